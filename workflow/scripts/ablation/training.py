@@ -1,0 +1,256 @@
+"""Deterministic, resumable training of one variant with one seed.
+
+Determinism: ``keras.utils.set_random_seed`` plus TensorFlow's op determinism, and
+an input order that is a pure function of (seed, epoch) -- so a run resumed from
+the checkpoint of epoch k sees exactly the batches an uninterrupted run would,
+and ends with bit-identical weights.
+
+Resumption: after every epoch the full model (weights and optimizer state) and the
+history so far are written to the checkpoint directory, each file atomically and
+the history last, so a history file always names a complete model. A rerun of a
+killed job picks up after the newest such epoch, provided the checkpoint was made
+by the same job description (its fingerprint matches); otherwise it starts over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import atomic, models
+
+log = logging.getLogger(__name__)
+
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+
+
+def configure_tensorflow(threads: int, seed: int) -> None:
+    """Thread pools from the rule's ``threads``, GPU memory growth, determinism.
+
+    Must run before TensorFlow executes its first op.
+    """
+    import keras
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    for gpu in tf.config.list_physical_devices("GPU"):
+        # Several jobs may share a card; take memory as needed, not all at once.
+        tf.config.experimental.set_memory_growth(gpu, True)
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def _images(x):
+    """uint8 [n, h, w] -> float32 [n, h, w, 1] in [0, 1], inside the graph."""
+    import tensorflow as tf
+
+    return tf.expand_dims(tf.cast(x, tf.float32) / 255.0, -1)
+
+
+def training_batches(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int):
+    """Batches for epochs ``first_epoch`` .. ``epochs - 1``, reshuffled each epoch.
+
+    Epoch e's order is a stateless shuffle keyed by (seed, e), so it does not depend
+    on how many epochs ran before in this process.
+    """
+    import tensorflow as tf
+
+    n = len(x)
+    images, labels = tf.constant(x), tf.constant(y)
+
+    def one_epoch(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    return (
+        tf.data.Dataset.range(first_epoch, epochs)
+        .flat_map(one_epoch)
+        .map(lambda idx: (_images(tf.gather(images, idx)), tf.gather(labels, idx)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def evaluation_batches(x, y, batch_size: int):
+    import tensorflow as tf
+
+    return (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .batch(batch_size)
+        .map(lambda xb, yb: (_images(xb), yb))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def weights_sha256(model) -> str:
+    """SHA-256 over every weight (trainable or not), in layer order, with shapes."""
+    digest = hashlib.sha256()
+    for w in model.get_weights():
+        digest.update(str(w.shape).encode())
+        digest.update(np.ascontiguousarray(w).tobytes())
+    return digest.hexdigest()
+
+
+def fingerprint(job: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()
+
+
+def epoch_checkpoint_callback(directory: Path, job_fingerprint: str, history: list[dict]):
+    """A Keras callback that times each epoch and checkpoints after it."""
+    import keras
+
+    class EpochCheckpoint(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+            row["seconds"] = time.perf_counter() - self._start
+            history.append(row)
+            save_checkpoint(directory, self.model, history, job_fingerprint)
+
+    return EpochCheckpoint()
+
+
+def _checkpoint_paths(directory: Path, epoch: int) -> tuple[Path, Path]:
+    return directory / f"epoch-{epoch:04d}.keras", directory / f"epoch-{epoch:04d}.json"
+
+
+def save_checkpoint(directory: Path, model, history: list[dict], job_fingerprint: str) -> None:
+    epoch = history[-1]["epoch"]
+    model_path, state_path = _checkpoint_paths(directory, epoch)
+    with atomic.atomic_path(model_path) as tmp:
+        model.save(tmp)
+    # Written after the model: a state file always names a complete model.
+    atomic.write_json(state_path, {"fingerprint": job_fingerprint, "history": history})
+    for old in directory.glob("epoch-*"):
+        if not old.name.startswith(f"epoch-{epoch:04d}."):
+            old.unlink(missing_ok=True)
+
+
+def latest_checkpoint(directory: Path, job_fingerprint: str):
+    """(model path, history) of the newest usable checkpoint, or None."""
+    for state_path in sorted(directory.glob("epoch-*.json"), reverse=True):
+        try:
+            state = json.loads(state_path.read_text())
+        except (OSError, ValueError):
+            continue
+        model_path = state_path.with_suffix(".keras")
+        if state.get("fingerprint") == job_fingerprint and model_path.is_file():
+            return model_path, state["history"]
+        log.warning("ignoring checkpoint %s: made by a different job", state_path)
+    return None
+
+
+def train(
+    *,
+    arch: dict[str, Any],
+    training: dict[str, Any],
+    seed: int,
+    train_xy: tuple[np.ndarray, np.ndarray],
+    validation_xy: tuple[np.ndarray, np.ndarray],
+    checkpoint_dir: str | Path,
+    num_classes: int = 10,
+    verbose: int = 2,
+) -> dict[str, Any]:
+    """Train one variant with one seed; return the model, history and facts."""
+    import keras
+
+    (x_tr, y_tr), (x_va, y_va) = train_xy, validation_xy
+    epochs, batch_size = training["epochs"], training["batch_size"]
+    steps = math.ceil(len(x_tr) / batch_size)
+    image_shape = tuple(x_tr.shape[1:])
+    checkpoint_dir = Path(checkpoint_dir)
+    job = {
+        "arch": arch,
+        "training": training,
+        "seed": seed,
+        "train": hashlib.sha256(x_tr.tobytes() + y_tr.tobytes()).hexdigest(),
+        "validation": hashlib.sha256(x_va.tobytes() + y_va.tobytes()).hexdigest(),
+    }
+    job_fingerprint = fingerprint(job)
+
+    history: list[dict] = []
+    resumed = latest_checkpoint(checkpoint_dir, job_fingerprint)
+    if resumed is not None:
+        model_path, history = resumed
+        log.info("resuming from %s after epoch %d", model_path, len(history))
+        model = keras.models.load_model(model_path, safe_mode=True)
+    else:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        model = models.build_model(arch, image_shape, num_classes)
+        models.compile_model(model, training)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    first_epoch = len(history)
+
+    started = time.perf_counter()
+    if first_epoch < epochs:
+        model.fit(
+            training_batches(x_tr, y_tr, batch_size, seed, first_epoch, epochs),
+            epochs=epochs,
+            initial_epoch=first_epoch,
+            steps_per_epoch=steps,
+            validation_data=evaluation_batches(x_va, y_va, training["eval_batch_size"]),
+            callbacks=[epoch_checkpoint_callback(checkpoint_dir, job_fingerprint, history)],
+            shuffle=False,  # the batches are already shuffled, by (seed, epoch)
+            verbose=verbose,
+        )
+    seconds = time.perf_counter() - started
+    trained_epochs = epochs - first_epoch
+    return {
+        "model": model,
+        "history": history,
+        "facts": {
+            "seed": seed,
+            "epochs": epochs,
+            "steps_per_epoch": steps,
+            "train_images": int(len(x_tr)),
+            "validation_images": int(len(x_va)),
+            "resumed_after_epoch": first_epoch,
+            "train_seconds_this_run": seconds,
+            "images_per_second": (trained_epochs * len(x_tr) / seconds) if trained_epochs else None,
+            "weights_sha256": weights_sha256(model),
+        },
+    }
+
+
+def write_outputs(result: dict[str, Any], model_path, history_path, layers_path, facts_path) -> None:
+    import pandas as pd
+
+    table = models.layer_table(result["model"])
+    with atomic.atomic_path(model_path, suffix=".keras") as tmp:
+        result["model"].save(tmp)
+    history = pd.DataFrame(result["history"])
+    columns = [c for c in HISTORY_COLUMNS if c in history] + [
+        c for c in history if c not in HISTORY_COLUMNS
+    ]
+    atomic.write_text(history_path, history[columns].to_csv(index=False))
+    atomic.write_json(layers_path, table)
+    facts = dict(
+        result["facts"],
+        total_params=table["total_params"],
+        non_trainable_params=table["non_trainable_params"],
+    )
+    atomic.write_json(facts_path, facts)
+
+
+def remove_checkpoints(checkpoint_dir) -> None:
+    """Once the outputs are written, the checkpoints are no longer needed."""
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    parent = Path(checkpoint_dir).parent
+    # Leave no empty per-variant folders behind either.
+    for folder in (parent, parent.parent):
+        try:
+            folder.rmdir()
+        except OSError:
+            break

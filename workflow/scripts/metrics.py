@@ -1,0 +1,18 @@
+"""Rule metrics: one row per variant and seed, results/metrics.csv."""
+
+from ablation import reporting
+from ablation.joblog import run_logged
+
+
+def main(smk):
+    runs = smk.params.runs
+    rows = [
+        reporting.metrics_row(run["variant"], run["seed"], history, facts, test)
+        for run, history, facts, test in zip(
+            runs, smk.input.histories, smk.input.facts, smk.input.tests, strict=True
+        )
+    ]
+    reporting.write_metrics(smk.output[0], reporting.metrics_table(rows))
+
+
+run_logged(snakemake.log[0], lambda: main(snakemake))  # noqa: F821

@@ -1,0 +1,36 @@
+"""Rule report: render report.md from the results with Jinja2."""
+
+import yaml
+
+from ablation import atomic, reporting
+from ablation.joblog import run_logged
+
+
+def main(smk):
+    runs = {}
+    for run, history, facts, layers in zip(
+        smk.params.runs, smk.input.histories, smk.input.facts, smk.input.layers, strict=True
+    ):
+        runs.setdefault(run["variant"], []).append(
+            {"seed": run["seed"], "history": history, "facts": facts, "layers": layers}
+        )
+    variants = {
+        name: {"arch": arch, "curves": curves}
+        for (name, arch), curves in zip(smk.params.variants.items(), smk.input.curves, strict=True)
+    }
+    with open(smk.input.reference, encoding="utf-8") as f:
+        reference = yaml.safe_load(f)
+    context = reporting.build_context(
+        report_path=smk.output[0],
+        metrics=reporting.read_metrics(smk.input.metrics),
+        variants=variants,
+        runs=runs,
+        comparisons=smk.params.comparisons,
+        comparison_plots=dict(zip(smk.params.comparison_metrics, smk.input.comparison_plots, strict=True)),
+        reference=reference,
+        settings=smk.params.settings,
+    )
+    atomic.write_text(smk.output[0], reporting.render(smk.input.template, context))
+
+
+run_logged(snakemake.log[0], lambda: main(snakemake))  # noqa: F821
