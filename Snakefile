@@ -5,15 +5,31 @@
 #
 # The study is config.yaml; profiles/ say where and how jobs run.
 
+import sys
+
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
+# The study's library (workflow/scripts/ablation), also used by the rule scripts.
+sys.path.insert(0, f"{workflow.basedir}/workflow/scripts")
+from ablation.config import ConfigError, check_config, describe_schema_error, schema_error_from
 
-configfile: "config.yaml"
+# config.yaml is the default study; a study given with --configfile replaces it
+# whole (merged, its variants would be added to the default four).
+if not workflow.config_settings.configfiles:
+
+    configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+# Stop before any job, with one line naming the key at fault.
+try:
+    validate(config, "workflow/schemas/config.schema.yaml")
+    check_config(config)
+except (WorkflowError, ConfigError) as exc:
+    error = schema_error_from(exc)
+    raise WorkflowError(describe_schema_error(error) if error else str(exc)) from None
 
 
 include: "workflow/rules/common.smk"
@@ -28,3 +44,15 @@ rule all:
     default_target: True
     input:
         "report.md",
+
+
+# One target per variant, to build or rerun a single variant without the others:
+#   snakemake --cores 4 variant_baseline
+for _variant in VARIANTS:
+
+    rule:
+        name:
+            f"variant_{_variant}"
+        input:
+            run_files("test_metrics.json", [_variant]),
+            f"results/{_variant}/curves.png",

@@ -1,36 +1,40 @@
+localrules:
+    download,
+
+
 rule download:
-    message:
-        "Downloading {DATASET} (verified by SHA-256)"
     input:
-        library("datasets", "models"),
+        library("datasets"),
     output:
         f"resources/{DATASET}.npz",
-    params:
-        data=config["data"],
     log:
         "results/logs/download.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        data=config["data"],
+    message:
+        "Downloading {DATASET} (verified by SHA-256)"
     script:
         "../scripts/download.py"
 
 
 rule split:
-    message:
-        "Splitting {DATASET} into train / validation / test"
     input:
         data=rules.download.output[0],
-        lib=library("datasets", "models"),
+        lib=library("datasets"),
     output:
         train="results/data/train.npz",
         validation="results/data/validation.npz",
         test="results/data/test.npz",
-    params:
-        dataset=DATASET,
-        split=config["split"],
     log:
         "results/logs/split.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        dataset=DATASET,
+        split=config["split"],
+    message:
+        "Splitting {DATASET} into train / validation / test"
     script:
         "../scripts/split.py"

@@ -1,20 +1,20 @@
 rule report:
-    message:
-        "Rendering report.md"
     input:
         metrics=rules.metrics.output[0],
         histories=run_files("history.csv"),
         facts=run_files("training.json"),
         layers=run_files("layers.json"),
         curves=expand(rules.plot_variant.output[0], variant=VARIANTS),
-        comparison_plots=expand(
-            rules.plot_comparison.output[0], metric=COMPARISON_METRICS
-        ),
+        comparison_plots=expand(rules.plot_comparison.output[0], metric=COMPARISON_METRICS),
         template=WORKFLOW_DIR / "templates" / "report.md.j2",
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
-        lib=library("datasets", "models", "reporting"),
+        lib=library("reporting"),
     output:
         "report.md",
+    log:
+        "results/logs/report.log",
+    conda:
+        "../../envs/analysis.yaml"
     params:
         runs=runs(),
         variants={name: arch(name) for name in VARIANTS},
@@ -28,9 +28,7 @@ rule report:
             "validation_fraction": config["split"]["validation_fraction"],
             **config["training"],
         },
-    log:
-        "results/logs/report.log",
-    conda:
-        "../../envs/analysis.yaml"
+    message:
+        "Rendering report.md"
     script:
         "../scripts/report.py"

@@ -32,14 +32,11 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_path
+from .errors import DataError
 
 log = logging.getLogger(__name__)
 
 ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
-
-
-class DataError(Exception):
-    """A data file or download is missing, corrupt or not what it claims to be."""
 
 
 class SourceUnreachable(Exception):

@@ -8,11 +8,7 @@ import os
 import sys
 from typing import Callable
 
-from .datasets import DataError
-from .models import ArchitectureError
-
-# Errors whose message already says what is wrong: reported as one line.
-EXPECTED_ERRORS = (DataError, ArchitectureError)
+from .errors import StudyError
 
 
 @contextlib.contextmanager
@@ -50,12 +46,12 @@ def run_logged(log_path: str, work: Callable[[], object]) -> None:
             )
             try:
                 work()
-            except EXPECTED_ERRORS as exc:
+            except StudyError as exc:
                 logging.error("%s", exc)
                 raise
             except BaseException:
                 logging.exception("job failed")
                 raise
-    except EXPECTED_ERRORS as exc:
+    except StudyError as exc:
         print(f"error: {exc} (log: {log_path})", file=sys.stderr)
         sys.exit(1)

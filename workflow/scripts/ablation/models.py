@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import ArchitectureError
+
 # Keys of a variant's architecture that change the model. Everything the builder
 # reads is listed here, so the workflow can hand each job exactly these.
 ARCHITECTURE_KEYS = (
@@ -23,10 +25,6 @@ ARCHITECTURE_KEYS = (
     "dense_units",
     "output_activation",
 )
-
-
-class ArchitectureError(ValueError):
-    """A variant that cannot be built."""
 
 
 def feature_map_sizes(

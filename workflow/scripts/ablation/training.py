@@ -40,11 +40,17 @@ def configure_tensorflow(threads: int, seed: int) -> None:
     import keras
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already running in this process (tests)
+        log.warning("TensorFlow already initialised; thread pools left as they are")
     for gpu in tf.config.list_physical_devices("GPU"):
         # Several jobs may share a card; take memory as needed, not all at once.
-        tf.config.experimental.set_memory_growth(gpu, True)
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            log.warning("GPU already initialised; memory growth left as it is")
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 

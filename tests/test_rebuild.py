@@ -1,0 +1,126 @@
+"""Only what changed is rebuilt, and one variant can be (re)built on its own.
+
+Each test edits a copy of the finished tiny study (config, template or library
+code) and asks Snakemake what it would rebuild (``--summary`` lists every output
+with its plan), or runs a single-variant target and checks that no other file was
+touched.
+"""
+
+import pytest
+import yaml
+
+from conftest import check, snakemake
+
+pytestmark = pytest.mark.workflow
+
+AGGREGATES = {
+    "results/metrics.csv",
+    "results/comparison/loss.png",
+    "results/comparison/accuracy.png",
+    "results/comparison/val_loss.png",
+    "results/comparison/val_accuracy.png",
+    "report.md",
+}
+
+
+def chain(variant, seed=1):
+    """Every file one variant's training, evaluation and plot produce."""
+    run = f"results/{variant}/seed{seed}"
+    return {
+        f"{run}/model.keras",
+        f"{run}/history.csv",
+        f"{run}/layers.json",
+        f"{run}/training.json",
+        f"{run}/test_metrics.json",
+        f"results/{variant}/curves.png",
+    }
+
+
+def planned(project, target="report.md"):
+    """The outputs Snakemake would (re)build for ``target``."""
+    result = check(snakemake(project, "--summary", target))
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    header = rows.index(["output_file", "date", "rule", "log-file(s)", "status", "plan"])
+    return {row[0] for row in rows[header + 1 :] if len(row) == 6 and row[5] != "no update"}
+
+
+def edit_config(project, edit):
+    path = project / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    edit(config)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def append(path, text):
+    path.write_text(path.read_text() + text)
+
+
+def test_nothing_changed_nothing_planned(study_copy):
+    assert planned(study_copy) == set()
+
+
+def test_editing_one_variant_rebuilds_only_that_variant(study_copy):
+    edit_config(study_copy, lambda c: c["variants"]["with_bn"].update(dense_units=[32, 64]))
+    assert planned(study_copy) == chain("with_bn") | AGGREGATES
+
+
+def test_adding_a_variant_builds_only_the_new_one(study_copy):
+    edit_config(
+        study_copy,
+        lambda c: c["variants"].update(shallower={"conv_filters": [32, 64], "dense_units": [64, 64]}),
+    )
+    assert planned(study_copy) == chain("shallower") | AGGREGATES
+
+
+def test_shared_training_settings_retrain_everything(study_copy):
+    edit_config(study_copy, lambda c: c["training"].update(learning_rate=0.002))
+    assert planned(study_copy) == chain("baseline") | chain("with_bn") | AGGREGATES
+
+
+def test_editing_the_template_rebuilds_only_the_report(study_copy):
+    append(study_copy / "workflow" / "templates" / "report.md.j2", "\nA new closing line.\n")
+    assert planned(study_copy) == {"report.md"}
+
+
+def test_editing_the_model_builder_retrains_everything(study_copy):
+    append(study_copy / "workflow" / "scripts" / "ablation" / "models.py", "\n# edited\n")
+    assert planned(study_copy) == chain("baseline") | chain("with_bn") | AGGREGATES
+
+
+def test_editing_the_plotting_module_redraws_only_figures_and_report(study_copy):
+    append(study_copy / "workflow" / "scripts" / "ablation" / "plotting.py", "\n# edited\n")
+    figures = {p for p in AGGREGATES if p.endswith(".png")}
+    curves = {"results/baseline/curves.png", "results/with_bn/curves.png"}
+    assert planned(study_copy) == figures | curves | {"report.md"}
+
+
+def snapshot(project):
+    """Modification time of every produced file."""
+    files = [p for d in ("results", "resources") for p in (project / d).rglob("*") if p.is_file()]
+    return {str(p.relative_to(project)): p.stat().st_mtime_ns for p in files}
+
+
+def changed(before, after):
+    return {p for p in after if before.get(p) != after[p]}
+
+
+def test_variant_target_rebuilds_a_deleted_variant_and_nothing_else(study_copy):
+    for path in chain("with_bn"):
+        (study_copy / path).unlink()
+    before = snapshot(study_copy)
+    check(snakemake(study_copy, "variant_with_bn"))
+    after = snapshot(study_copy)
+    rebuilt = changed(before, after)
+    assert chain("with_bn") <= rebuilt
+    assert not {p for p in rebuilt if not p.startswith(("results/with_bn/", "results/logs/", "results/benchmarks/"))}
+    assert not {p for p in rebuilt if "baseline" in p}
+    # The report is an aggregate: it is brought up to date by the main target.
+    assert planned(study_copy) == AGGREGATES
+
+
+def test_forced_retraining_of_one_variant_leaves_the_others_alone(study_copy):
+    before = snapshot(study_copy)
+    check(snakemake(study_copy, "--forcerun", "train", "variant_baseline"))
+    rebuilt = changed(before, snapshot(study_copy))
+    assert chain("baseline") <= rebuilt
+    assert not {p for p in rebuilt if "with_bn" in p or p.startswith(("resources/", "results/data/"))}

