@@ -46,6 +46,19 @@ def test_report_has_every_section_from_computed_numbers(tiny_study):
     assert "Verdict: **no verdict** (1 shared seed" in report
 
 
+def test_report_says_what_produced_it(tiny_study):
+    import hashlib
+
+    report = (tiny_study / "report.md").read_text()
+    provenance = report[report.index("## Provenance") :]
+    dataset = hashlib.sha256((tiny_study / "resources" / "mnist.npz").read_bytes()).hexdigest()
+    assert f"SHA-256 `{dataset}`" in provenance
+    assert re.search(r"Config SHA-256 `[0-9a-f]{64}`", provenance)
+    assert "TensorFlow 2.21.0, Keras 3.15.1" in provenance and "Snakemake 9.27.1" in provenance
+    for variant in ("baseline", "with_bn"):
+        assert re.search(rf"\| {variant} \| \d+ \| \d+ \| \d+ \|", provenance)
+
+
 def test_report_links_to_figures_that_exist(tiny_study):
     report = (tiny_study / "report.md").read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)

@@ -1,6 +1,8 @@
 # Helpers shared by the rules: paths, and the library files each rule's script
 # imports.
 
+import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -35,6 +37,11 @@ def library(*modules):
 def arch(variant):
     """The full architecture of a variant, defaults filled in by the schema."""
     return {k: config["variants"][variant][k] for k in models.ARCHITECTURE_KEYS}
+
+
+def config_sha256():
+    """A fingerprint of the whole study as validated (defaults filled in)."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
 def runs(variants=None):

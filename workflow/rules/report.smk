@@ -4,6 +4,8 @@ rule report:
         histories=run_files("history.csv"),
         facts=run_files("training.json"),
         layers=run_files("layers.json"),
+        benchmarks=[f"results/benchmarks/train/{r['variant']}/seed{r['seed']}.tsv" for r in runs()],
+        dataset=rules.download.output[0],
         curves=expand(rules.plot_variant.output[0], variant=VARIANTS),
         comparison_plots=expand(rules.plot_comparison.output[0], metric=COMPARISON_METRICS),
         template=WORKFLOW_DIR / "templates" / "report.md.j2",
@@ -19,6 +21,8 @@ rule report:
         runs=runs(),
         variants={name: arch(name) for name in VARIANTS},
         comparisons=config["comparisons"],
+        config_sha256=config_sha256(),
+        project_dir=os.path.relpath(workflow.basedir),
         comparison_metrics=COMPARISON_METRICS,
         settings={
             "dataset": DATASET,

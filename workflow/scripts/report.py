@@ -1,5 +1,7 @@
 """Rule report: render report.md from the results with Jinja2."""
 
+from importlib.metadata import version
+
 import yaml
 
 from ablation import atomic, reporting
@@ -8,11 +10,22 @@ from ablation.joblog import run_logged
 
 def main(smk):
     runs = {}
-    for run, history, facts, layers in zip(
-        smk.params.runs, smk.input.histories, smk.input.facts, smk.input.layers, strict=True
+    for run, history, facts, layers, benchmark in zip(
+        smk.params.runs,
+        smk.input.histories,
+        smk.input.facts,
+        smk.input.layers,
+        smk.input.benchmarks,
+        strict=True,
     ):
         runs.setdefault(run["variant"], []).append(
-            {"seed": run["seed"], "history": history, "facts": facts, "layers": layers}
+            {
+                "seed": run["seed"],
+                "history": history,
+                "facts": facts,
+                "layers": layers,
+                "benchmark": benchmark,
+            }
         )
     variants = {
         name: {"arch": arch, "curves": curves}
@@ -29,6 +42,13 @@ def main(smk):
         comparison_plots=dict(zip(smk.params.comparison_metrics, smk.input.comparison_plots, strict=True)),
         reference=reference,
         settings=smk.params.settings,
+        provenance=reporting.provenance(
+            project_dir=smk.params.project_dir,
+            config_sha256=smk.params.config_sha256,
+            dataset_path=smk.input.dataset,
+            runs=runs,
+            snakemake_version=version("snakemake"),
+        ),
     )
     atomic.write_text(smk.output[0], reporting.render(smk.input.template, context))
 

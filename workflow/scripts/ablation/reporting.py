@@ -6,9 +6,12 @@ results; the template only lays them out.
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
 import math
 import os
+import subprocess
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -166,6 +169,7 @@ def build_context(
     comparison_plots: Mapping[str, str],
     reference: Mapping[str, Any],
     settings: Mapping[str, Any],
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the template shows, computed.
 
@@ -234,6 +238,68 @@ def build_context(
         },
         "reference": reference if original else None,
         "n_seeds": int(metrics["seed"].nunique()),
+        "provenance": provenance,
+    }
+
+
+def git_state(directory) -> dict[str, Any]:
+    """The commit the workflow ran from, and whether tracked files were modified."""
+
+    def git(*args):
+        return subprocess.run(
+            ["git", "-C", str(directory), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        return {
+            "commit": git("rev-parse", "HEAD"),
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        }
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty": None}
+
+
+def file_sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def provenance(
+    *,
+    project_dir,
+    config_sha256: str,
+    dataset_path,
+    runs: Mapping[str, list[dict]],
+    snakemake_version: str,
+) -> dict[str, Any]:
+    """What produced these numbers: code, config, data, software, machine, cost.
+
+    ``runs[variant]`` lists per seed its ``facts`` (training JSON) and ``benchmark``
+    (Snakemake's benchmark TSV of the training job).
+    """
+    per_variant = {}
+    environment = None
+    for variant, seeds in runs.items():
+        facts = [json.loads(Path(r["facts"]).read_text()) for r in seeds]
+        bench = pd.concat([pd.read_csv(r["benchmark"], sep="\t") for r in seeds])
+        environment = environment or facts[0].get("environment")
+        rates = [f["images_per_second"] for f in facts if f.get("images_per_second")]
+        per_variant[variant] = {
+            "train_seconds": float(bench["s"].mean()),
+            "images_per_second": sum(rates) / len(rates) if rates else None,
+            "max_rss_mb": float(bench["max_rss"].max()),
+        }
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "git": git_state(project_dir),
+        "config_sha256": config_sha256,
+        "dataset_sha256": file_sha256(dataset_path),
+        "snakemake": snakemake_version,
+        "environment": environment or {},
+        "variants": per_variant,
     }
 
 

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from pathlib import Path
@@ -53,6 +54,42 @@ def configure_tensorflow(threads: int, seed: int) -> None:
             log.warning("GPU already initialised; memory growth left as it is")
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def environment() -> dict[str, Any]:
+    """What this training ran on: software versions and devices."""
+    import platform
+
+    import keras
+    import tensorflow as tf
+
+    gpus = [
+        tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+        for gpu in tf.config.list_physical_devices("GPU")
+    ]
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpus_available": len(os.sched_getaffinity(0)),
+        "gpus": gpus,
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+    }
+
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
 
 
 def _images(x):
@@ -226,6 +263,7 @@ def train(
             "train_seconds_this_run": seconds,
             "images_per_second": (trained_epochs * len(x_tr) / seconds) if trained_epochs else None,
             "weights_sha256": weights_sha256(model),
+            "environment": environment(),
         },
     }
 

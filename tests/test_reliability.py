@@ -1,0 +1,132 @@
+"""Killed jobs resume, outputs are atomic, bad commands fail cleanly, and nothing
+downloaded is ever trusted more than it must be."""
+
+import ast
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ablation import atomic
+from conftest import REPO, SNAKEMAKE, check, project_copy, snakemake, tiny_config
+
+SOURCES = sorted(
+    p
+    for p in [*REPO.glob("workflow/**/*.py"), *REPO.glob("workflow/**/*.smk"), REPO / "Snakefile"]
+    if p.is_file()
+)
+
+
+def test_atomic_path_leaves_nothing_when_the_writer_dies(tmp_path):
+    target = tmp_path / "out.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_path(target) as tmp:
+            tmp.write_text("half written")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def resume_config(epochs=3):
+    config = tiny_config()
+    config["training"]["epochs"] = epochs
+    config["variants"] = {"with_bn": config["variants"]["with_bn"]}
+    config["comparisons"] = []
+    return config
+
+
+def new_project(path, tiny_study, config):
+    project = project_copy(path, config)
+    (project / "resources").mkdir()
+    shutil.copy2(tiny_study / "resources" / "mnist.npz", project / "resources")
+    return project
+
+
+@pytest.mark.workflow
+def test_killed_training_resumes_and_ends_bit_identical(tiny_study, tmp_path):
+    run = Path("results/with_bn/seed1")
+    reference = new_project(tmp_path / "reference", tiny_study, resume_config())
+    check(snakemake(reference, "variant_with_bn"))
+    expected = json.loads((reference / run / "training.json").read_text())["weights_sha256"]
+
+    project = new_project(tmp_path / "killed", tiny_study, resume_config())
+    checkpoints = project / "results" / "checkpoints" / "with_bn" / "seed1"
+    job = subprocess.Popen(
+        [SNAKEMAKE, "--cores", "2", "variant_with_bn"], cwd=project, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 600
+    while not list(checkpoints.glob("epoch-*.json")):
+        assert job.poll() is None, "the run ended before its first checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint after 10 minutes"
+        time.sleep(0.2)
+    os.killpg(job.pid, signal.SIGKILL)  # snakemake and its job, without warning
+    job.wait()
+    assert not (project / run / "model.keras").exists()
+
+    check(snakemake(project, "--unlock", cores=None))  # as after any crash of snakemake
+    check(snakemake(project, "variant_with_bn"))
+    facts = json.loads((project / run / "training.json").read_text())
+    assert facts["resumed_after_epoch"] >= 1
+    assert facts["weights_sha256"] == expected
+    log = (project / "results" / "logs" / "train" / "with_bn" / "seed1.log").read_text()
+    assert "resuming from" in log
+    assert not (project / "results" / "checkpoints").exists()
+
+
+@pytest.mark.workflow
+def test_target_naming_an_unknown_variant_fails_and_touches_nothing(study_copy):
+    before = {p: p.stat().st_mtime_ns for p in (study_copy / "results").rglob("*")}
+    result = snakemake(study_copy, "variant_nope")
+    assert result.returncode != 0
+    assert "No rule to produce variant_nope" in result.stdout + result.stderr
+    assert {p: p.stat().st_mtime_ns for p in (study_copy / "results").rglob("*")} == before
+
+
+def calls(name):
+    """Every call of a function or method called ``name`` in the workflow's code."""
+    found = []
+    for path in SOURCES:
+        if path.suffix != ".py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if called == name:
+                    found.append((path.relative_to(REPO), node))
+    return found
+
+
+def keyword(node, name):
+    for kw in node.keywords:
+        if kw.arg == name and isinstance(kw.value, ast.Constant):
+            return kw.value.value
+    return None
+
+
+def test_models_are_loaded_in_safe_mode():
+    loads = calls("load_model")
+    assert loads, "no load_model call found: the check would prove nothing"
+    assert all(keyword(node, "safe_mode") is True for _, node in loads)
+
+
+def test_arrays_are_never_loaded_with_pickle_allowed():
+    loads = calls("load")
+    np_loads = [(p, n) for p, n in loads if keyword(n, "allow_pickle") is not None]
+    assert np_loads and all(keyword(n, "allow_pickle") is False for _, n in np_loads)
+    assert all("allow_pickle=True" not in p.read_text() for p in SOURCES)
+
+
+def test_nothing_is_unpickled_but_through_the_whitelist():
+    text = {p: p.read_text() for p in SOURCES}
+    assert not [p for p, t in text.items() if "pickle.load(" in t or "pickle.loads(" in t]
+    assert not [p for p, t in text.items() if "yaml.load(" in t or "unsafe_load" in t]
+    (unpicklers,) = [p for p, t in text.items() if "pickle.Unpickler" in t]
+    assert unpicklers.name == "datasets.py"
