@@ -120,7 +120,7 @@ def test_variant_target_rebuilds_a_deleted_variant_and_nothing_else(study_copy):
 
 def test_forced_retraining_of_one_variant_leaves_the_others_alone(study_copy):
     before = snapshot(study_copy)
-    check(snakemake(study_copy, "--forcerun", "train", "variant_baseline"))
+    check(snakemake(study_copy, "variant_baseline", "--forcerun", "train"))
     rebuilt = changed(before, snapshot(study_copy))
     assert chain("baseline") <= rebuilt
     assert not {p for p in rebuilt if "with_bn" in p or p.startswith(("resources/", "results/data/"))}

@@ -130,3 +130,15 @@ def test_nothing_is_unpickled_but_through_the_whitelist():
     assert not [p for p, t in text.items() if "yaml.load(" in t or "unsafe_load" in t]
     (unpicklers,) = [p for p, t in text.items() if "pickle.Unpickler" in t]
     assert unpicklers.name == "datasets.py"
+
+
+@pytest.mark.workflow
+def test_corrupt_dataset_is_named_and_costs_no_trained_model(study_copy):
+    data = study_copy / "resources" / "mnist.npz"
+    data.write_bytes(data.read_bytes()[:50_000])
+    trained = {p: p.stat().st_mtime_ns for p in (study_copy / "results").rglob("model.keras")}
+    assert len(trained) == 2
+    result = snakemake(study_copy, "report.md")
+    assert result.returncode != 0
+    assert "error: resources/mnist.npz: truncated or not an .npz file" in result.stdout + result.stderr
+    assert {p: p.stat().st_mtime_ns for p in trained} == trained
