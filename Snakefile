@@ -12,6 +12,11 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
+
+# snakemake --report report.html: the flagged outputs, with this description.
+report: "workflow/report/workflow.rst"
+
+
 # The study's library (workflow/scripts/ablation), also used by the rule scripts.
 sys.path.insert(0, f"{workflow.basedir}/workflow/scripts")
 from ablation.config import ConfigError, check_config, describe_schema_error, schema_error_from

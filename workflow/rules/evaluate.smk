@@ -4,7 +4,13 @@ rule evaluate:
         test=rules.split.output.test,
         lib=library("datasets", "models", "training", "evaluation"),
     output:
-        f"{RUN}/test_metrics.json",
+        report(
+            f"{RUN}/test_metrics.json",
+            caption="../report/test_metrics.rst",
+            category="Test set",
+            subcategory="{variant}",
+            labels={"variant": "{variant}", "seed": "{seed}", "file": "test metrics"},
+        ),
     log:
         "results/logs/evaluate/{variant}/seed{seed}.log",
     conda:
@@ -25,7 +31,12 @@ rule metrics:
         tests=run_files("test_metrics.json"),
         lib=library("reporting"),
     output:
-        "results/metrics.csv",
+        report(
+            "results/metrics.csv",
+            caption="../report/metrics.rst",
+            category="Results",
+            labels={"file": "metrics table"},
+        ),
     log:
         "results/logs/metrics.log",
     conda:

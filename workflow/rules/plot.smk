@@ -3,7 +3,13 @@ rule plot_variant:
         histories=lambda wc: run_files("history.csv", [wc.variant]),
         lib=library("plotting"),
     output:
-        "results/{variant}/curves.png",
+        report(
+            "results/{variant}/curves.png",
+            caption="../report/curves.rst",
+            category="Training curves",
+            subcategory="{variant}",
+            labels={"variant": "{variant}", "figure": "loss and accuracy"},
+        ),
     log:
         "results/logs/plot/{variant}.log",
     conda:
@@ -19,7 +25,12 @@ rule plot_comparison:
         histories=run_files("history.csv"),
         lib=library("plotting"),
     output:
-        "results/comparison/{metric}.png",
+        report(
+            "results/comparison/{metric}.png",
+            caption="../report/comparison.rst",
+            category="Comparison",
+            labels={"metric": "{metric}"},
+        ),
     log:
         "results/logs/plot/comparison_{metric}.log",
     wildcard_constraints:

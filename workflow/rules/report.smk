@@ -12,7 +12,12 @@ rule report:
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
         lib=library("reporting"),
     output:
-        "report.md",
+        report(
+            "report.md",
+            caption="../report/report_md.rst",
+            category="Results",
+            labels={"file": "report.md"},
+        ),
     log:
         "results/logs/report.log",
     conda:

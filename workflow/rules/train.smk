@@ -5,7 +5,13 @@ rule train:
         lib=library("datasets", "models", "training"),
     output:
         model=f"{RUN}/model.keras",
-        history=f"{RUN}/history.csv",
+        history=report(
+            f"{RUN}/history.csv",
+            caption="../report/history.rst",
+            category="Training",
+            subcategory="{variant}",
+            labels={"variant": "{variant}", "seed": "{seed}", "file": "history"},
+        ),
         layers=f"{RUN}/layers.json",
         facts=f"{RUN}/training.json",
     log:
