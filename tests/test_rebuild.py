@@ -77,6 +77,14 @@ def test_shared_training_settings_retrain_everything(study_copy):
     assert planned(study_copy) == chain("baseline") | chain("with_bn") | AGGREGATES
 
 
+def test_switching_datasets_rebuilds_everything(study_copy):
+    fashion = yaml.safe_load((study_copy / "config" / "fashion_mnist.yaml").read_text())
+    edit_config(study_copy, lambda c: c.update(data=fashion["data"]))
+    data = {"resources/fashion_mnist.npz", "results/data/train.npz",
+            "results/data/validation.npz", "results/data/test.npz"}  # fmt: skip
+    assert planned(study_copy) == data | chain("baseline") | chain("with_bn") | AGGREGATES
+
+
 def test_editing_the_template_rebuilds_only_the_report(study_copy):
     append(study_copy / "workflow" / "templates" / "report.md.j2", "\nA new closing line.\n")
     assert planned(study_copy) == {"report.md"}

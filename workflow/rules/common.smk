@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from ablation import models
+from ablation import datasets, models
 
 # Files of the workflow itself, found from the Snakefile, as paths relative to the
 # working directory: Snakemake records input paths, and relative ones stay the
@@ -18,6 +18,7 @@ SCRIPTS = WORKFLOW_DIR / "scripts"
 VARIANTS = list(config["variants"])
 SEEDS = list(config["seeds"])
 DATASET = config["data"]["name"]
+DATASET_TITLE = datasets.dataset_spec(DATASET).title
 RUN = "results/{variant}/seed{seed}"
 COMPARISON_METRICS = ["loss", "accuracy", "val_loss", "val_accuracy"]
 

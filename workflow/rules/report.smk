@@ -31,7 +31,7 @@ rule report:
         comparison_metrics=COMPARISON_METRICS,
         settings={
             "dataset": DATASET,
-            "dataset_title": DATASET.upper(),
+            "dataset_title": DATASET_TITLE,
             "num_classes": 10,
             "seeds": SEEDS,
             "validation_fraction": config["split"]["validation_fraction"],

