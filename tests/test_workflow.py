@@ -90,6 +90,18 @@ def test_every_run_leaves_its_artifacts_and_no_checkpoints(tiny_study):
     assert not list(tiny_study.rglob("*.tmp*"))
 
 
+def test_default_profile_trains_one_job_at_a_time(tiny_study):
+    # profiles/default gives the machine one "gpu"; training jobs each take it.
+    spans = sorted(
+        (facts["fit_started_at"], facts["fit_finished_at"])
+        for facts in (
+            json.loads((tiny_study / "results" / v / "seed1" / "training.json").read_text())
+            for v in ("baseline", "with_bn")
+        )
+    )
+    assert spans[0][1] <= spans[1][0], spans
+
+
 def test_data_came_from_a_verified_source(tiny_study):
     log = (tiny_study / "results" / "logs" / "download.log").read_text()
     # Here the Keras URL cannot be reached, so the PyPI fallback must have served it.

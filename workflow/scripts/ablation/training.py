@@ -236,7 +236,7 @@ def train(
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     first_epoch = len(history)
 
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     if first_epoch < epochs:
         model.fit(
             training_batches(x_tr, y_tr, batch_size, seed, first_epoch, epochs),
@@ -261,6 +261,9 @@ def train(
             "validation_images": int(len(x_va)),
             "resumed_after_epoch": first_epoch,
             "train_seconds_this_run": seconds,
+            # Wall-clock span of this run's fit (Unix time), to see which jobs overlapped.
+            "fit_started_at": started_at,
+            "fit_finished_at": time.time(),
             "images_per_second": (trained_epochs * len(x_tr) / seconds) if trained_epochs else None,
             "weights_sha256": weights_sha256(model),
             "environment": environment(),
