@@ -20,6 +20,7 @@ SEEDS = list(config["seeds"])
 DATASET = config["data"]["name"]
 DATASET_TITLE = datasets.dataset_spec(DATASET).title
 RUN = "results/{variant}/seed{seed}"
+TRAIN_BENCHMARK = "results/benchmarks/train/{variant}/seed{seed}.tsv"
 COMPARISON_METRICS = ["loss", "accuracy", "val_loss", "val_accuracy"]
 
 

@@ -4,7 +4,7 @@ rule report:
         histories=run_files("history.csv"),
         facts=run_files("training.json"),
         layers=run_files("layers.json"),
-        benchmarks=[f"results/benchmarks/train/{r['variant']}/seed{r['seed']}.tsv" for r in runs()],
+        benchmarks=[TRAIN_BENCHMARK.format(**r) for r in runs()],
         dataset=rules.download.output[0],
         curves=expand(rules.plot_variant.output[0], variant=VARIANTS),
         comparison_plots=expand(rules.plot_comparison.output[0], metric=COMPARISON_METRICS),

@@ -17,7 +17,7 @@ rule train:
     log:
         "results/logs/train/{variant}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/train/{variant}/seed{seed}.tsv"
+        TRAIN_BENCHMARK
     conda:
         "../../envs/tensorflow.yaml"
     threads: 4

@@ -190,7 +190,6 @@ def build_context(
     sections = []
     for name, info in variants.items():
         first = runs[name][0]
-        facts = json.loads(Path(first["facts"]).read_text())
         seeds = []
         for run in runs[name]:
             history = pd.read_csv(run["history"])
@@ -204,7 +203,6 @@ def build_context(
                 "arch": info["arch"],
                 "table": json.loads(Path(first["layers"]).read_text()),
                 "final_lines": seeds,
-                "steps_per_epoch": facts["steps_per_epoch"],
                 "curves": relative_link(info["curves"], report_path),
                 "stats": summary.loc[name].to_dict(),
                 "original": original.get(name),
