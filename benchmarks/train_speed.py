@@ -27,15 +27,16 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 from ablation import datasets, models, training  # noqa: E402
 
-TRAINING = {
-    "epochs": 1,
-    "batch_size": 32,
-    "optimizer": "adam",
-    "learning_rate": 0.001,
-    "loss": "sparse_categorical_crossentropy",
-    "eval_batch_size": 1000,
-    "steps_per_execution": 1,
-}
+
+
+def workflow_training_defaults() -> dict:
+    """The training settings a default study uses: config.yaml over the schema's defaults."""
+    import yaml
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    fields = schema["properties"]["training"]["properties"]
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())["training"]
+    return {**{k: v["default"] for k, v in fields.items() if "default" in v}, **config}
 
 
 def forward_flops(arch, image_shape=(28, 28), num_classes=10) -> int:
@@ -85,12 +86,13 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
     arrays = datasets.load_dataset(ROOT / "resources" / "mnist.npz", datasets.MNIST)
     parts = datasets.split(arrays, 0.1)
     arch = variant_arch(variant)
-    cfg = dict(TRAINING, epochs=epochs)
+    cfg = dict(workflow_training_defaults(), epochs=epochs)
     steps = math.ceil(len(parts["train"][0]) / cfg["batch_size"])
     if mode == "plain":
         # As the original: float32 arrays in memory, validation_split inside fit.
         x = arrays["x_train"].astype("float32")[..., None] / 255.0
         y = arrays["y_train"]
+        cfg = dict(cfg, steps_per_execution=1)  # Keras's default, as the original compiled
         model = models.build_model(arch)
         models.compile_model(model, cfg)
         model.fit(x[:320], y[:320], batch_size=32, epochs=1, verbose=0)  # warm-up

@@ -36,12 +36,12 @@ def deterministic_tensorflow():
     training.configure_tensorflow(threads=2, seed=0)
 
 
-def run(small_split, tmp_path, seed=1, **kwargs):
+def run(small_split, tmp_path, seed=1, settings=TRAINING, **kwargs):
     import keras
 
     keras.utils.set_random_seed(seed)
     return training.train(
-        arch=ARCH, training=TRAINING, seed=seed, train_xy=small_split[0],
+        arch=ARCH, training=settings, seed=seed, train_xy=small_split[0],
         validation_xy=small_split[1], checkpoint_dir=tmp_path / "ckpt", verbose=0, **kwargs,
     )  # fmt: skip
 
@@ -51,6 +51,23 @@ def test_same_seed_gives_bit_identical_weights(small_split, tmp_path):
     second = run(small_split, tmp_path / "b")
     assert first["facts"]["weights_sha256"] == second["facts"]["weights_sha256"]
     assert [h["loss"] for h in first["history"]] == [h["loss"] for h in second["history"]]
+
+
+def test_steps_per_execution_changes_speed_not_what_is_learnt(small_split, tmp_path):
+    # 15 steps an epoch: groups of 4 would cross epoch boundaries, so 3 are used.
+    one = run(small_split, tmp_path / "a")
+    grouped = run(small_split, tmp_path / "b", settings=dict(TRAINING, steps_per_execution=4))
+    assert one["facts"]["steps_per_epoch"] == 15 and grouped["facts"]["steps_per_execution"] == 3
+    assert one["facts"]["weights_sha256"] == grouped["facts"]["weights_sha256"]
+    assert [h["val_loss"] for h in one["history"]] == [h["val_loss"] for h in grouped["history"]]
+
+
+def test_steps_per_execution_is_the_largest_divisor_of_the_epoch():
+    assert training.steps_per_execution(1688, 8) == 8
+    assert training.steps_per_execution(1688, 16) == 8
+    assert training.steps_per_execution(15, 4) == 3
+    assert training.steps_per_execution(17, 8) == 1
+    assert training.steps_per_execution(4, 100) == 4
 
 
 def test_another_seed_gives_other_weights(small_split, tmp_path):

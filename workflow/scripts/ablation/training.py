@@ -135,6 +135,16 @@ def evaluation_batches(x, y, batch_size: int):
     )
 
 
+def steps_per_execution(steps_per_epoch: int, requested: int) -> int:
+    """The largest divisor of ``steps_per_epoch`` not above ``requested``.
+
+    Keras runs whole groups of steps, so a group size that does not divide the epoch
+    carries steps across epoch boundaries: the per-epoch history and the checkpoints
+    (hence resumption) would no longer match epochs. A divisor keeps them exact.
+    """
+    return max(d for d in range(1, min(requested, steps_per_epoch) + 1) if steps_per_epoch % d == 0)
+
+
 def weights_sha256(model) -> str:
     """SHA-256 over every weight (trainable or not), in layer order, with shapes."""
     digest = hashlib.sha256()
@@ -212,6 +222,7 @@ def train(
     (x_tr, y_tr), (x_va, y_va) = train_xy, validation_xy
     epochs, batch_size = training["epochs"], training["batch_size"]
     steps = math.ceil(len(x_tr) / batch_size)
+    group = steps_per_execution(steps, training.get("steps_per_execution", 1))
     image_shape = tuple(x_tr.shape[1:])
     checkpoint_dir = Path(checkpoint_dir)
     job = {
@@ -232,7 +243,8 @@ def train(
     else:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
         model = models.build_model(arch, image_shape, num_classes)
-        models.compile_model(model, training)
+        # A resumed model keeps its compiled settings (the same job, so the same group).
+        models.compile_model(model, dict(training, steps_per_execution=group))
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     first_epoch = len(history)
 
@@ -257,6 +269,7 @@ def train(
             "seed": seed,
             "epochs": epochs,
             "steps_per_epoch": steps,
+            "steps_per_execution": group,
             "train_images": int(len(x_tr)),
             "validation_images": int(len(x_va)),
             "resumed_after_epoch": first_epoch,
