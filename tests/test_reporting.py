@@ -88,3 +88,70 @@ def test_template_with_a_misspelt_name_fails_instead_of_printing_nothing(tmp_pat
     (tmp_path / "t.md.j2").write_text("{{ settings.epochs }} {{ settinsg }}")
     with pytest.raises(jinja2.UndefinedError, match="settinsg"):
         reporting.render(tmp_path / "t.md.j2", {"settings": {"epochs": 1}})
+
+
+def claim(expect, metric_names=("test_accuracy",), variant="a"):
+    return {"id": "c", "claim": "x", "quote": "x", "variant": variant, "against": "b",
+            "metrics": list(metric_names), "expect": expect}  # fmt: skip
+
+
+# a beats b by about 0.5 pp on every seed; c and b differ by less than the noise.
+CLEAR = pairs([0.990, 0.991, 0.992], [0.985, 0.986, 0.9855])
+NOISY = pairs([0.990, 0.984, 0.987], [0.986, 0.989, 0.985])
+
+
+@pytest.mark.parametrize(
+    "table, expect, status",
+    [
+        (CLEAR, "better", "supported"),
+        (CLEAR, "worse", "contradicted"),
+        (CLEAR, "no difference", "contradicted"),
+        (NOISY, "better", "not supported"),
+        (NOISY, "worse", "not supported"),
+        (NOISY, "no difference", "supported"),
+    ],
+)
+def test_claim_verdict_follows_the_paired_interval(table, expect, status):
+    assert reporting.judge_claim(table, claim(expect), {})["status"] == status
+
+
+def test_claim_needs_every_metric_to_agree():
+    # Accuracy is clearly better, loss (1 - accuracy here) too: both agree.
+    both = reporting.judge_claim(CLEAR, claim("better", ("test_accuracy", "test_loss")), {})
+    assert both["status"] == "supported" and len(both["results"]) == 2
+    table = CLEAR.copy()
+    table.loc[table["variant"] == "a", "test_loss"] = [0.2, 0.01, 0.3]  # loss now noisy
+    mixed = reporting.judge_claim(table, claim("better", ("test_accuracy", "test_loss")), {})
+    assert mixed["status"] == "not supported"
+
+
+def test_claim_with_one_seed_cannot_be_judged():
+    one = pairs([0.99], [0.98])
+    assert reporting.judge_claim(one, claim("better"), {})["status"] == "cannot be judged"
+
+
+def test_claim_about_a_variant_not_in_the_study_is_not_tested():
+    judged = reporting.judge_claim(CLEAR, claim("worse", variant="sigmoid_output"), {})
+    assert judged["status"] == "not tested" and "sigmoid_output" in judged["reason"]
+
+
+def test_claim_shows_the_original_numbers_where_it_had_them():
+    original = {"a": {"test_accuracy": 0.9857}, "b": {"test_accuracy": 0.9868}}
+    judged = reporting.judge_claim(CLEAR, claim("better"), original)
+    assert (judged["results"][0]["original_a"], judged["results"][0]["original_b"]) == (0.9857, 0.9868)
+    assert reporting.judge_claim(CLEAR, claim("better"), {})["results"][0]["original_a"] is None
+
+
+def test_every_claim_of_the_reference_is_well_formed():
+    import yaml
+
+    from conftest import REPO
+
+    reference = yaml.safe_load((REPO / "workflow/reference/original_report.yaml").read_text())
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    assert len(reference["claims"]) == 5
+    for c in reference["claims"]:
+        assert c["expect"] in reporting.CLAIM_EXPECTATIONS
+        assert set(c["metrics"]) <= set(reporting.HIGHER_IS_BETTER)
+        # The default study tests every claim.
+        assert {c["variant"], c["against"]} <= set(config["variants"])

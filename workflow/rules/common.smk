@@ -16,7 +16,8 @@ WORKFLOW_DIR = Path(os.path.relpath(Path(workflow.basedir) / "workflow"))
 SCRIPTS = WORKFLOW_DIR / "scripts"
 
 VARIANTS = list(config["variants"])
-SEEDS = list(config["seeds"])
+# One integer is one seed (`--config seeds=1`); otherwise a list.
+SEEDS = [config["seeds"]] if isinstance(config["seeds"], int) else list(config["seeds"])
 DATASET = config["data"]["name"]
 DATASET_TITLE = datasets.dataset_spec(DATASET).title
 RUN = "results/{variant}/seed{seed}"

@@ -32,7 +32,12 @@ HIGHER_IS_BETTER = {
     "test_loss": False,
     "val_accuracy": True,
     "val_loss": False,
+    "train_accuracy": True,
+    "train_loss": False,
 }
+
+# A claim of the original report expects one of these outcomes on each of its metrics.
+CLAIM_EXPECTATIONS = ("better", "worse", "no difference")
 
 
 # --- the metrics table ------------------------------------------------------------
@@ -139,6 +144,51 @@ def paired_difference(
     return result
 
 
+def judge_claim(metrics: pd.DataFrame, claim: Mapping[str, Any], original: Mapping[str, Any]) -> dict:
+    """One claim of the original report against this run's seeds.
+
+    ``claim`` has ``variant``, ``against``, ``metrics`` and ``expect`` (better, worse
+    or no difference). Each metric gets a paired difference with its verdict; the
+    claim is then 'supported' when every metric came out as expected, 'contradicted'
+    when any came out the opposite way (a real difference where none was claimed
+    counts as opposite), 'not supported' when the expected difference is within
+    noise, 'cannot be judged' with fewer than two seeds, and 'not tested' when this
+    study lacks one of the two variants.
+    """
+    if claim["expect"] not in CLAIM_EXPECTATIONS:
+        raise ValueError(f"claim {claim['id']!r}: expect must be one of {CLAIM_EXPECTATIONS}")
+    present = set(metrics["variant"])
+    out: dict[str, Any] = {**claim, "results": [], "status": "", "reason": ""}
+    missing = [v for v in (claim["variant"], claim["against"]) if v not in present]
+    if missing:
+        out["status"] = "not tested"
+        out["reason"] = f"variant {', '.join(missing)} is not in this study"
+        return out
+    orig_a, orig_b = original.get(claim["variant"]), original.get(claim["against"])
+    for metric in claim["metrics"]:
+        result = paired_difference(metrics, claim["variant"], claim["against"], metric)
+        have_original = bool(orig_a and orig_b and metric in orig_a and metric in orig_b)
+        result["original_a"] = orig_a[metric] if have_original else None
+        result["original_b"] = orig_b[metric] if have_original else None
+        out["results"].append(result)
+    verdicts = [r["verdict"] for r in out["results"]]
+    expect = claim["expect"]
+    opposite = {"better": {"worse"}, "worse": {"better"}, "no difference": {"better", "worse"}}
+    if "no verdict" in verdicts:
+        out["status"] = "cannot be judged"
+        out["reason"] = out["results"][0]["reason"]
+    elif any(v in opposite[expect] for v in verdicts):
+        out["status"] = "contradicted"
+    elif expect == "no difference" or all(v == expect for v in verdicts):
+        out["status"] = "supported"
+        if expect == "no difference":
+            out["reason"] = "no real difference found (which does not prove there is none)"
+    else:
+        out["status"] = "not supported"
+        out["reason"] = "the differences are within the noise between seeds"
+    return out
+
+
 # --- report.md --------------------------------------------------------------------
 
 
@@ -235,6 +285,10 @@ def build_context(
             metric: relative_link(path, report_path) for metric, path in comparison_plots.items()
         },
         "reference": reference if original else None,
+        # The claims are about the original's dataset: judged only on the same one.
+        "claims": [judge_claim(metrics, claim, original) for claim in reference.get("claims", [])]
+        if original
+        else [],
         "n_seeds": int(metrics["seed"].nunique()),
         "provenance": provenance,
     }
@@ -306,6 +360,10 @@ def _pp(value) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:+.2f} pp"
 
 
+def _signed(value, digits: int = 4) -> str:
+    return _num(value, digits) if _num(value) == "–" else f"{value:+.{digits}f}"
+
+
 def _num(value, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -325,5 +383,8 @@ def render(template_path, context: dict[str, Any]) -> str:
     )
     env.filters["pp"] = _pp
     env.filters["num"] = _num
+    env.filters["signed"] = _signed
+    # A difference of accuracies in pp, of losses as a signed number: `x | apply("pp")`.
+    env.filters["apply"] = lambda value, name: env.filters[name](value)
     env.filters["thousands"] = lambda n: f"{int(n):,}"
     return env.get_template(template_path.name).render(**context)
