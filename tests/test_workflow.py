@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from conftest import REPO, check, snakemake
+from conftest import REPO, check, project_copy, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -44,6 +44,14 @@ def test_report_has_every_section_from_computed_numbers(tiny_study):
     diff = 100 * (row.test_accuracy - metrics.set_index("variant").loc["baseline", "test_accuracy"])
     assert f"a difference of **{diff:+.2f} pp**" in report
     assert "Verdict: **no verdict** (1 shared seed" in report
+    # The original's claims: each listed; with one seed none can be judged, and
+    # those about variants this study lacks say so.
+    claims = report[report.index("## The original's claims, checked") :]
+    claims = claims[: claims.index("\n## ")]
+    assert claims.count("| **cannot be judged** (1 shared seed") == 2
+    assert "| **not tested** (variant shallower is not in this study) |" in claims
+    assert "| **not tested** (variant sigmoid_output is not in this study) |" in claims
+    assert "val_accuracy 0.9932 vs 0.9902" in claims  # the original's numbers
 
 
 def test_report_says_what_produced_it(tiny_study):
@@ -102,6 +110,22 @@ def test_default_profile_trains_one_job_at_a_time(tiny_study):
     assert spans[0][1] <= spans[1][0], spans
 
 
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    table = dry_run_output[dry_run_output.index("Job stats:") :]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def test_default_study_is_five_variants_by_three_seeds_and_quick_mode_one_seed(tmp_path):
+    project = project_copy(tmp_path / "project")  # config.yaml as shipped
+    full = check(snakemake(project, "-n", "report.md"))
+    quick = check(snakemake(project, "-n", "report.md", "--config", "seeds=1"))
+    assert job_counts(full.stdout)["train"] == 15
+    assert job_counts(quick.stdout)["train"] == 5
+    # The quick study's runs are the full study's seed-1 runs: the same files.
+    assert "results/sigmoid_output/seed1/model.keras" in quick.stdout
+    assert "seed2" not in quick.stdout
+
+
 def test_data_came_from_a_verified_source(tiny_study):
     log = (tiny_study / "results" / "logs" / "download.log").read_text()
     # Here the Keras URL cannot be reached, so the PyPI fallback must have served it.
@@ -142,6 +166,10 @@ BAD_CONFIGS = {
     "duplicate seed": (
         lambda c: c.update(seeds=[1, 2, 1]),
         "config: seeds: [1, 2, 1] has non-unique elements",
+    ),
+    "seeds not numbers": (
+        lambda c: c.update(seeds="x"),
+        "config: seeds: 'x' is not valid: every variant is trained once per seed",
     ),
     "unsafe variant name": (
         lambda c: c["variants"].update({"../x": c["variants"]["baseline"]}),

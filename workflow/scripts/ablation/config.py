@@ -36,6 +36,8 @@ def describe_schema_error(error) -> str:
             f"config: {where}: {error.instance!r} is not a valid name: use letters, digits, "
             "'_' and '-', starting with a letter or digit (it becomes a folder under results/)"
         )
+    if error.validator == "oneOf" and error.schema.get("description"):
+        return f"config: {where}: {error.instance!r} is not valid: {error.schema['description']}"
     return f"config: {where}: {error.message}"
 
 
@@ -51,7 +53,9 @@ def schema_error_from(exc: BaseException):
             continue
         seen.add(id(current))
         if isinstance(current, jsonschema.ValidationError):
-            return current
+            # "not valid under any of the given schemas" names no reason: take the
+            # alternative that came closest (e.g. the list, for a list of seeds).
+            return jsonschema.exceptions.best_match([current])
         todo.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
         for linked in (current.__cause__, current.__context__):
             if linked is not None:
