@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from conftest import REPO, check, project_copy, snakemake
+from conftest import REPO, check, project_copy, snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow
 
@@ -52,6 +52,32 @@ def test_report_has_every_section_from_computed_numbers(tiny_study):
     assert "| **not tested** (variant shallower is not in this study) |" in claims
     assert "| **not tested** (variant sigmoid_output is not in this study) |" in claims
     assert "val_accuracy 0.9932 vs 0.9902" in claims  # the original's numbers
+
+
+def test_two_seeds_give_intervals_verdicts_and_judged_claims(tmp_path):
+    config = dict(tiny_config(), seeds=[1, 2])
+    project = project_copy(tmp_path / "project", config)
+    check(snakemake(project, "report.md"))
+    metrics = pd.read_csv(project / "results" / "metrics.csv")
+    assert sorted(zip(metrics["variant"], metrics["seed"])) == [
+        ("baseline", 1), ("baseline", 2), ("with_bn", 1), ("with_bn", 2)
+    ]  # fmt: skip
+    assert metrics["weights_sha256"].nunique() == 4
+    report = (project / "report.md").read_text()
+    assert "Values are means over 2 seeds, ± one standard deviation." in report
+    assert re.search(r"\| with_bn \| 0\.\d{4} ± 0\.\d{4} \| 0\.\d{4} – 0\.\d{4} \|", report)
+    assert f"{metrics[metrics.variant == 'with_bn'].test_loss.min():.4f} – " in report
+    # The comparison now has an interval and a verdict computed from it.
+    diff = metrics.pivot(index="seed", columns="variant", values="test_accuracy")
+    diff = 100 * (diff["with_bn"] - diff["baseline"])
+    assert f"a difference of **{diff.mean():+.2f} pp** (paired over 2 seeds, 95% interval" in report
+    verdict = re.search(r"Verdict: \*\*(.+?)\*\*", report)[1]
+    assert verdict in ("better", "worse", "within noise")
+    claims = report[report.index("## The original's claims, checked") :]
+    claims = claims[: claims.index("\n## ")]
+    assert "cannot be judged" not in claims
+    statuses = re.findall(r"\| \*\*(supported|not supported|contradicted)\*\*", claims)
+    assert len(statuses) == 2  # the two BatchNorm claims; the rest are not tested
 
 
 def test_report_says_what_produced_it(tiny_study):
