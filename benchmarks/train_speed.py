@@ -1,12 +1,13 @@
 """Training speed, side by side: plain ``model.fit`` (as the original report) vs this
 workflow's training path, on the same data, model, seed and batch size.
 
-    .venv/bin/python benchmarks/train_speed.py [--variant baseline] [--epochs 1]
+    .venv/bin/python benchmarks/train_speed.py [--variant baseline] [--epochs 1] [--rounds 3]
 
-Each path runs in its own process (so peak memory is its own), after a warm-up
-that compiles the graph, and reports ms per step, images per second, the fraction
+Each path runs in its own process (so peak memory is its own), after a warm-up,
+alternating plain and workflow for ``--rounds`` rounds, and reports ms per step, images per second, the fraction
 of the machine's FLOP floor reached, peak RSS, and the validation accuracy it
-reached (equal learning is shown, not assumed). Needs resources/mnist.npz: run
+reached (equal learning is shown, not assumed), and how many cores each run
+actually got (a shared machine's speed drifts between runs). Needs resources/mnist.npz: run
 ``snakemake --cores 1 resources/mnist.npz`` first.
 """
 
@@ -17,6 +18,7 @@ import json
 import math
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -78,6 +80,11 @@ def matmul_gflops(threads: int) -> float:
     return runs * 2 * 1024**3 / (time.perf_counter() - start) / 1e9
 
 
+def cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> dict:
     training.configure_tensorflow(threads, seed)
     import keras
@@ -99,9 +106,9 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
         keras.utils.set_random_seed(seed)
         model = models.build_model(arch)
         models.compile_model(model, cfg)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         history = model.fit(x, y, batch_size=32, epochs=epochs, validation_split=0.1, verbose=0)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         val_accuracy = history.history["val_accuracy"][-1]
     else:
         warm = {k: (v[0][:320], v[1][:320]) for k, v in parts.items()}
@@ -109,11 +116,11 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
                        validation_xy=warm["validation"], checkpoint_dir="/tmp/bench-warmup",
                        verbose=0)  # fmt: skip
         keras.utils.set_random_seed(seed)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         result = training.train(arch=arch, training=cfg, seed=seed, train_xy=parts["train"],
                                 validation_xy=parts["validation"],
                                 checkpoint_dir=f"/tmp/bench-{os.getpid()}", verbose=0)  # fmt: skip
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         val_accuracy = result["history"][-1]["val_accuracy"]
         training.remove_checkpoints(f"/tmp/bench-{os.getpid()}")
     images = epochs * len(parts["train"][0])
@@ -121,6 +128,8 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
     return {
         "mode": mode,
         "seconds": seconds,
+        # CPU seconds per wall second: how many cores the run actually got.
+        "cores_used": cpu / seconds,
         "ms_per_step": 1000 * seconds / (epochs * steps),
         "images_per_second": images / seconds,
         "achieved_gflops": train_flops / seconds / 1e9,
@@ -136,6 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="baseline")
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--mode", choices=["plain", "workflow"], help=argparse.SUPPRESS)
@@ -143,25 +153,38 @@ def main() -> None:
     if args.mode:
         print(json.dumps(run_one(args.mode, args.variant, args.epochs, args.threads, args.seed)))
         return
-    rows = []
-    for mode in ("plain", "workflow"):
-        out = subprocess.run(
-            [sys.executable, __file__, "--mode", mode, "--variant", args.variant,
-             "--epochs", str(args.epochs), "--threads", str(args.threads), "--seed", str(args.seed)],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
-        rows.append(json.loads(out.strip().splitlines()[-1]))
     print(f"{args.variant}, {args.epochs} epoch(s) of batch 32, {args.threads} threads, "
-          f"{training.cpu_model()}")  # fmt: skip
-    header = f"{'path':<10}{'ms/step':>9}{'img/s':>9}{'GFLOP/s':>9}{'floor%':>8}{'RSS MB':>8}{'val acc':>9}"
-    print(header)
-    for r in rows:
-        print(
-            f"{r['mode']:<10}{r['ms_per_step']:>9.2f}{r['images_per_second']:>9.0f}"
-            f"{r['achieved_gflops']:>9.1f}{100 * r['achieved_gflops'] / r['matmul_gflops']:>7.0f}%"
-            f"{r['peak_rss_mb']:>8.0f}{r['val_accuracy']:>9.4f}"
-        )
-    print(f"speed-up of the workflow path: {rows[0]['seconds'] / rows[1]['seconds']:.2f}x")
+          f"{args.rounds} rounds, {training.cpu_model()}")  # fmt: skip
+    print(f"{'round':<6}{'path':<10}{'ms/step':>9}{'img/s':>9}{'GFLOP/s':>9}{'floor%':>8}"
+          f"{'cores':>7}{'RSS MB':>8}{'val acc':>9}")  # fmt: skip
+    rows = []
+    # Alternating rounds: a shared machine's speed drifts (here it halves at times),
+    # so each round compares the two paths under the same conditions.
+    for round_ in range(1, args.rounds + 1):
+        for mode in ("plain", "workflow"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--mode", mode, "--variant", args.variant,
+                 "--epochs", str(args.epochs), "--threads", str(args.threads),
+                 "--seed", str(args.seed)],
+                capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+            r = dict(json.loads(out.strip().splitlines()[-1]), round=round_)
+            rows.append(r)
+            print(
+                f"{round_:<6}{r['mode']:<10}{r['ms_per_step']:>9.2f}{r['images_per_second']:>9.0f}"
+                f"{r['achieved_gflops']:>9.1f}{100 * r['achieved_gflops'] / r['matmul_gflops']:>7.0f}%"
+                f"{r['cores_used']:>7.2f}{r['peak_rss_mb']:>8.0f}{r['val_accuracy']:>9.4f}",
+                flush=True,
+            )
+    ratios = [
+        p["seconds"] / w["seconds"]
+        for p, w in zip(rows[::2], rows[1::2], strict=True)
+    ]
+    median = {m: statistics.median(r["ms_per_step"] for r in rows if r["mode"] == m)
+              for m in ("plain", "workflow")}  # fmt: skip
+    print(f"median ms/step: plain {median['plain']:.2f}, workflow {median['workflow']:.2f}; "
+          f"speed-up of the workflow path per round: {', '.join(f'{x:.2f}x' for x in ratios)} "
+          f"(median {statistics.median(ratios):.2f}x)")  # fmt: skip
 
 
 if __name__ == "__main__":
