@@ -62,6 +62,16 @@ def test_steps_per_execution_changes_speed_not_what_is_learnt(small_split, tmp_p
     assert [h["val_loss"] for h in one["history"]] == [h["val_loss"] for h in grouped["history"]]
 
 
+def test_evaluation_batch_size_changes_memory_not_what_is_learnt(small_split, tmp_path):
+    # 50 validation images: batches of 7 leave a short last batch.
+    default = run(small_split, tmp_path / "a")
+    small = run(small_split, tmp_path / "b", settings=dict(TRAINING, eval_batch_size=7))
+    assert default["facts"]["weights_sha256"] == small["facts"]["weights_sha256"]
+    for a, b in zip(default["history"], small["history"], strict=True):
+        assert a["val_accuracy"] == b["val_accuracy"]
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-5)
+
+
 def test_steps_per_execution_is_the_largest_divisor_of_the_epoch():
     assert training.steps_per_execution(1688, 8) == 8
     assert training.steps_per_execution(1688, 16) == 8
