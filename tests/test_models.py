@@ -91,8 +91,13 @@ def default_variants():
     return {name: {**SCHEMA_DEFAULTS, **arch} for name, arch in config["variants"].items()}
 
 
-def test_default_config_holds_the_original_four():
-    assert list(default_variants()) == list(ORIGINAL_TABLES)
+def test_default_config_holds_the_original_four_and_the_sigmoid_claim():
+    variants = default_variants()
+    assert list(variants) == [*ORIGINAL_TABLES, "sigmoid_output"]
+    # The original's sigmoid claim: the baseline with only its output changed.
+    assert variants["sigmoid_output"] == {**variants["baseline"], "output_activation": "sigmoid"}
+    table = models.layer_table(models.build_model(variants["sigmoid_output"]))
+    assert table["total_params"] == ORIGINAL_TABLES["baseline"][1]
 
 
 @pytest.mark.parametrize("variant", list(ORIGINAL_TABLES))
