@@ -4,11 +4,11 @@ workflow's training path, on the same data, model, seed and batch size.
     .venv/bin/python benchmarks/train_speed.py [--variant baseline] [--epochs 1] [--rounds 3]
 
 Each path runs in its own process (so peak memory is its own), after a warm-up,
-alternating plain and workflow for ``--rounds`` rounds, and reports ms per step, images per second, the fraction
-of the machine's FLOP floor reached, peak RSS, and the validation accuracy it
-reached (equal learning is shown, not assumed), and how many cores each run
-actually got (a shared machine's speed drifts between runs). Needs resources/mnist.npz: run
-``snakemake --cores 1 resources/mnist.npz`` first.
+alternating plain and workflow for ``--rounds`` rounds. Each run reports ms per
+step, images per second, the fraction of the machine's FLOP floor reached, peak
+RSS, the validation accuracy it reached (equal learning is shown, not assumed), and
+how many cores it actually got (a shared machine's speed drifts between runs).
+Needs resources/mnist.npz: run ``snakemake --cores 1 resources/mnist.npz`` first.
 """
 
 from __future__ import annotations
