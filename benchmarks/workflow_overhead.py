@@ -13,6 +13,7 @@ work to do.
 from __future__ import annotations
 
 import argparse
+import pkgutil
 import statistics
 import subprocess
 import sys
@@ -47,7 +48,13 @@ def main() -> None:
         "dry run": ("-n", "report.md"),
         "report re-render": ("--cores", "1", "report.md", "--forcerun", "report"),
     }
-    print(f"{args.project}, {args.repeat} runs each")
+    # Snakemake imports every installed executor plugin at each start: say which.
+    plugins = sorted(
+        m.name for m in pkgutil.iter_modules() if m.name.startswith("snakemake_executor_plugin_")
+    )
+    print(
+        f"{args.project}, {args.repeat} runs each; executor plugins: {', '.join(plugins) or 'none'}"
+    )
     print(f"{'step':<18}{'median s':>10}{'slowest s':>11}{'goal s':>8}")
     for name, command in commands.items():
         times = [timed(args.project, *command)[0] for _ in range(args.repeat)]
