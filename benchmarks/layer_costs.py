@@ -2,11 +2,12 @@
 
     .venv/bin/python benchmarks/layer_costs.py [--variant baseline] [--steps 200]
 
-Each conv stage (conv + activation + pool) and the dense head is one small Keras
-model, timed forward and forward + backward at batch 32 on random input of the
-shape it sees in the full model, after a warm-up. The backward pass computes the
-input's gradient too, except for the first stage (the images need none), as in
-training. Prints ms per step, the share of the sum, and GFLOP/s against
+The variant's model (as the workflow builds it) is cut into stages, each conv stage
+(conv, activation, [batch norm], pool) and the dense head, and each stage is timed
+as a small model of its own, forward and forward + backward at batch 32 on random
+input of the shape it sees in the full model, after a warm-up. The backward pass
+computes the input's gradient too, except for the first stage (the images need
+none), as in training. Prints ms per step, the share of the sum, and GFLOP/s against
 TensorFlow's matrix multiply here: the stages far below it are where the time goes.
 """
 
@@ -16,33 +17,24 @@ import argparse
 import os
 import time
 
-from train_speed import matmul_gflops, variant_arch
+from train_speed import layer_flops, matmul_gflops, models, set_threads, variant_arch
 
 
-def stages(arch, image_shape=(28, 28), num_classes=10):
-    """(name, layers, input shape, forward FLOPs per image, needs input gradient)."""
-    from keras import layers
-
-    h, w = image_shape
-    channels, k = 1, arch["kernel_size"]
-    for i, filters in enumerate(arch["conv_filters"], start=1):
-        block = [layers.Conv2D(filters, k, padding="same", activation=arch["activation"])]
-        if arch["batch_norm"]:
-            block.append(layers.BatchNormalization())
-        block.append(layers.MaxPooling2D(arch["pool_size"]))
-        flops = 2 * h * w * k * k * channels * filters
-        yield f"conv{i} {channels}->{filters} at {h}x{w}", block, (h, w, channels), flops, i > 1
-        channels = filters
-        h, w = h // arch["pool_size"], w // arch["pool_size"]
-    head = [layers.Flatten()]
-    width, flops = h * w * channels, 0
-    for units in arch["dense_units"]:
-        head.append(layers.Dense(units, activation=arch["activation"]))
-        flops += 2 * width * units
-        width = units
-    head.append(layers.Dense(num_classes, activation=arch["output_activation"]))
-    flops += 2 * width * num_classes
-    yield "dense head", head, (h, w, channels), flops, True
+def stages(arch):
+    """(name, fresh copies of the stage's layers, input shape, forward FLOPs per image)."""
+    model = models.build_model(arch)
+    stage, count = [], 0
+    for layer in model.layers:
+        stage.append(layer)
+        if type(layer).__name__ == "MaxPooling2D" or layer is model.layers[-1]:
+            first = stage[0]
+            count += 1
+            name = (f"conv{count} {first.input.shape[-1]}->{first.filters} at "
+                    f"{first.input.shape[1]}x{first.input.shape[2]}"
+                    if hasattr(first, "filters") else "dense head")  # fmt: skip
+            copies = [type(layer).from_config(layer.get_config()) for layer in stage]
+            yield name, copies, tuple(first.input.shape[1:]), sum(map(layer_flops, stage))
+            stage = []
 
 
 def time_stage(block, shape, input_gradient, batch, steps):
@@ -85,13 +77,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     args = parser.parse_args()
 
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    arch = variant_arch(args.variant)
+    set_threads(args.threads)
     rows = []
-    for name, block, shape, flops, input_gradient in stages(arch):
+    for i, (name, block, shape, flops) in enumerate(stages(variant_arch(args.variant))):
+        input_gradient = i > 0  # the images need no gradient
         t = time_stage(block, shape, input_gradient, args.batch_size, args.steps)
         # Backward ~ 2x forward with the input's gradient, ~1x without.
         train_flops = flops * (3 if input_gradient else 2) * args.batch_size

@@ -20,6 +20,7 @@ Needs resources/mnist.npz: run ``snakemake --cores 1 resources/mnist.npz`` first
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -36,39 +37,51 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 from ablation import datasets, models, training  # noqa: E402
 
 
-def workflow_training_defaults() -> dict:
-    """The training settings a default study uses: config.yaml over the schema's defaults."""
+def schema_defaults(section: dict) -> dict:
+    return {k: v["default"] for k, v in section["properties"].items() if "default" in v}
+
+
+def load_yaml(relative: str) -> dict:
     import yaml
 
-    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    fields = schema["properties"]["training"]["properties"]
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())["training"]
-    return {**{k: v["default"] for k, v in fields.items() if "default" in v}, **config}
+    return yaml.safe_load((ROOT / relative).read_text())
 
 
-def forward_flops(arch, image_shape=(28, 28), num_classes=10) -> int:
-    """Multiply-adds x 2 of one image's forward pass (convs and dense layers)."""
-    h, w = image_shape
-    channels, flops = 1, 0
-    k = arch["kernel_size"]
-    for filters in arch["conv_filters"]:
-        flops += 2 * h * w * k * k * channels * filters
-        channels = filters
-        h, w = h // arch["pool_size"], w // arch["pool_size"]
-    width = h * w * channels
-    for units in [*arch["dense_units"], num_classes]:
-        flops += 2 * width * units
-        width = units
-    return flops
+def workflow_training_defaults() -> dict:
+    """The training settings a default study uses: config.yaml over the schema's defaults."""
+    schema = load_yaml("workflow/schemas/config.schema.yaml")["properties"]["training"]
+    return {**schema_defaults(schema), **load_yaml("config.yaml")["training"]}
 
 
 def variant_arch(name):
-    import yaml
+    """A variant of config.yaml, the schema's defaults filled in, as the workflow sees it."""
+    schema = load_yaml("workflow/schemas/config.schema.yaml")["properties"]["variants"]
+    return {
+        **schema_defaults(schema["additionalProperties"]),
+        **load_yaml("config.yaml")["variants"][name],
+    }
 
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    defaults = {"kernel_size": 3, "pool_size": 2, "batch_norm": False, "activation": "relu",
-                "output_activation": "softmax"}  # fmt: skip
-    return {**defaults, **config["variants"][name]}
+
+def layer_flops(layer) -> int:
+    """Multiply-adds x 2 of one image through a conv or dense layer (0 for the rest)."""
+    kernel = getattr(layer, "kernel", None)
+    if kernel is None:
+        return 0
+    positions = math.prod(layer.output.shape[1:-1])  # output pixels; 1 for dense
+    return 2 * positions * math.prod(kernel.shape)
+
+
+def forward_flops(arch) -> int:
+    """One image's forward pass through the variant's model, convs and dense layers."""
+    return sum(layer_flops(layer) for layer in models.build_model(arch).layers)
+
+
+def set_threads(threads: int) -> None:
+    """TensorFlow's two thread pools, as train.py sizes them from the rule's threads."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 def matmul_gflops(threads: int) -> float:
@@ -95,14 +108,12 @@ PATHS = ("plain", "plain_pipeline", "workflow")
 
 def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> dict:
     import keras
-    import tensorflow as tf
 
     if mode == "workflow":
         training.configure_tensorflow(threads, seed)
     else:
         # The same threads and seed, without the workflow's op determinism.
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        set_threads(threads)
         keras.utils.set_random_seed(seed)
     import numpy as np
 
@@ -136,9 +147,9 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
             # plain_pipeline: the same fit, fed the workflow's uint8 tf.data pipeline,
             # to tell the input pipeline's share from the rest of the workflow path.
             (x_tr, y_tr), (x_va, y_va) = parts["train"], parts["validation"]
-            batches = lambda x, y: training.training_batches(
-                x, y, 32, seed, 0, epochs
-            )  # noqa: E731
+            batches = functools.partial(
+                training.training_batches, batch_size=32, seed=seed, first_epoch=0, epochs=epochs
+            )
             warm_up = {"x": batches(x_tr[:320], y_tr[:320]), "steps_per_epoch": 10}
             data = {"x": batches(x_tr, y_tr), "steps_per_epoch": steps,
                     "validation_data": training.evaluation_batches(x_va, y_va, 32)}  # fmt: skip
