@@ -13,6 +13,7 @@ ARCH = {
     "activation": "relu",
     "dense_units": [16],
     "output_activation": "softmax",
+    "loss_on": "logits",
 }
 TRAINING = {
     "epochs": 3,
@@ -36,12 +37,12 @@ def deterministic_tensorflow():
     training.configure_tensorflow(threads=2, seed=0)
 
 
-def run(small_split, tmp_path, seed=1, settings=TRAINING, **kwargs):
+def run(small_split, tmp_path, seed=1, settings=TRAINING, arch=ARCH, **kwargs):
     import keras
 
     keras.utils.set_random_seed(seed)
     return training.train(
-        arch=ARCH, training=settings, seed=seed, train_xy=small_split[0],
+        arch=arch, training=settings, seed=seed, train_xy=small_split[0],
         validation_xy=small_split[1], checkpoint_dir=tmp_path / "ckpt", verbose=0, **kwargs,
     )  # fmt: skip
 
@@ -140,3 +141,49 @@ def test_each_epoch_sees_every_image_once_in_a_seeded_order():
 def test_layer_table_of_a_small_model():
     table = models.layer_table(models.build_model(ARCH))
     assert table["non_trainable_params"] == 2 * (8 + 16)  # BatchNorm moving mean and variance
+
+
+def test_probability_loss_is_the_tf23_formula_on_the_outputs(small_split, tmp_path):
+    # tf.keras <= 2.3 on a non-softmax output: -log(clip(p_y) / sum_j clip(p_j)).
+    import keras
+
+    x, y = small_split[1][0][:16], small_split[1][1][:16]
+    images = x[..., None].astype("float32") / 255
+    arch = dict(ARCH, output_activation="sigmoid", loss_on="probabilities")
+    model = models.build_model(arch)
+    models.compile_model(model, TRAINING, arch["loss_on"])
+    p = np.clip(model.predict(images, verbose=0).astype(np.float64), 1e-7, 1 - 1e-7)
+    expected = np.mean(-np.log(p[np.arange(len(y)), y] / p.sum(axis=1)))
+    assert model.evaluate(images, y, verbose=0, return_dict=True)["loss"] == pytest.approx(
+        expected, rel=1e-5
+    )
+    # Keras's own loss on the same model takes the stored logits instead: another number.
+    models.compile_model(model, TRAINING, "logits")
+    assert model.evaluate(images, y, verbose=0, return_dict=True)["loss"] != pytest.approx(
+        expected, rel=1e-3
+    )
+    # A saved model keeps its loss: resumed training and evaluation load it.
+    models.compile_model(model, TRAINING, "probabilities")
+    model.save(tmp_path / "m.keras")
+    loaded = models.load_model(tmp_path / "m.keras")
+    assert loaded.evaluate(images, y, verbose=0, return_dict=True)["loss"] == pytest.approx(
+        expected, rel=1e-5
+    )
+    assert isinstance(loaded, keras.Model)
+
+
+def test_a_sigmoid_output_learns_another_model_only_with_the_probability_loss(
+    small_split, tmp_path
+):
+    one_epoch = dict(TRAINING, epochs=1)
+    sigmoid = dict(ARCH, output_activation="sigmoid")
+
+    def weights(arch, name):
+        return run(small_split, tmp_path / name, settings=one_epoch, arch=arch)["facts"][
+            "weights_sha256"
+        ]
+
+    softmax = weights(ARCH, "softmax")
+    # Keras 3 takes the logits stored under the sigmoid: the softmax model, bit for bit.
+    assert weights(dict(sigmoid, loss_on="logits"), "on_logits") == softmax
+    assert weights(dict(sigmoid, loss_on="probabilities"), "on_probabilities") != softmax

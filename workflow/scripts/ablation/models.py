@@ -10,6 +10,7 @@ original report's diagram:
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .errors import ArchitectureError
@@ -24,7 +25,18 @@ ARCHITECTURE_KEYS = (
     "activation",
     "dense_units",
     "output_activation",
+    "loss_on",
 )
+
+# What the cross-entropy is computed from (a variant's `loss_on`):
+#  logits         Keras 3 and tf.keras >= 2.4: the pre-activation Keras stores on a
+#                 softmax *or sigmoid* output (`_keras_logits`), so a sigmoid output
+#                 trains exactly the softmax model.
+#  probabilities  tf.keras <= 2.3 on a non-softmax output: the output itself,
+#                 clipped to [eps, 1 - eps], then softmax cross-entropy on its log,
+#                 i.e. -log(clip(p_y) / sum_j clip(p_j)).
+LOSS_ON = ("logits", "probabilities")
+PROBABILITY_LOSS = "crossentropy_on_probabilities"
 
 
 def feature_map_sizes(
@@ -83,15 +95,42 @@ def build_model(
     return model
 
 
-def compile_model(model, training: dict[str, Any]) -> None:
+@functools.cache
+def crossentropy_on_probabilities():
+    """The loss of ``loss_on: probabilities``, registered so saved models load."""
+    import keras
+    from keras import ops
+
+    @keras.saving.register_keras_serializable(package="ablation", name=PROBABILITY_LOSS)
+    def loss(y_true, y_pred):
+        # A new tensor: it carries no stored logits, so Keras cannot swap them in.
+        eps = keras.config.epsilon()
+        log_p = ops.log(ops.clip(y_pred, eps, 1 - eps))
+        return ops.sparse_categorical_crossentropy(y_true, log_p, from_logits=True)
+
+    return loss
+
+
+def load_model(path):
+    """A saved model, with this module's losses known; safe_mode refuses models
+    whose files would run arbitrary code (lambdas)."""
     import keras
 
+    custom = {f"ablation>{PROBABILITY_LOSS}": crossentropy_on_probabilities()}
+    return keras.models.load_model(path, custom_objects=custom, safe_mode=True)
+
+
+def compile_model(model, training: dict[str, Any], loss_on: str = "logits") -> None:
+    import keras
+
+    if loss_on not in LOSS_ON:
+        raise ArchitectureError(f"loss_on: {loss_on!r} is not one of {', '.join(LOSS_ON)}")
     optimizer = keras.optimizers.get(
         {"class_name": training["optimizer"], "config": {"learning_rate": training["learning_rate"]}}
     )
     model.compile(
         optimizer=optimizer,
-        loss=training["loss"],
+        loss=crossentropy_on_probabilities() if loss_on == "probabilities" else training["loss"],
         metrics=["accuracy"],
         steps_per_execution=training.get("steps_per_execution", 1),
     )

@@ -217,8 +217,6 @@ def train(
     verbose: int = 2,
 ) -> dict[str, Any]:
     """Train one variant with one seed; return the model, history and facts."""
-    import keras
-
     (x_tr, y_tr), (x_va, y_va) = train_xy, validation_xy
     epochs, batch_size = training["epochs"], training["batch_size"]
     steps = math.ceil(len(x_tr) / batch_size)
@@ -239,12 +237,12 @@ def train(
     if resumed is not None:
         model_path, history = resumed
         log.info("resuming from %s after epoch %d", model_path, len(history))
-        model = keras.models.load_model(model_path, safe_mode=True)
+        model = models.load_model(model_path)
     else:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
         model = models.build_model(arch, image_shape, num_classes)
         # A resumed model keeps its compiled settings (the same job, so the same group).
-        models.compile_model(model, dict(training, steps_per_execution=group))
+        models.compile_model(model, dict(training, steps_per_execution=group), arch["loss_on"])
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     first_epoch = len(history)
 
