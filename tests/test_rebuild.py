@@ -6,6 +6,8 @@ with its plan), or runs a single-variant target and checks that no other file wa
 touched.
 """
 
+import re
+
 import pytest
 import yaml
 
@@ -15,6 +17,8 @@ pytestmark = pytest.mark.workflow
 
 AGGREGATES = {
     "results/metrics.csv",
+    "results/verdicts.json",
+    "results/comparison/differences.png",
     "results/comparison/loss.png",
     "results/comparison/accuracy.png",
     "results/comparison/val_loss.png",
@@ -132,3 +136,10 @@ def test_forced_retraining_of_one_variant_leaves_the_others_alone(study_copy):
     rebuilt = changed(before, snapshot(study_copy))
     assert chain("baseline") <= rebuilt
     assert not {p for p in rebuilt if "with_bn" in p or p.startswith(("resources/", "results/data/"))}
+
+
+def test_more_seeds_train_only_the_new_seeds(study_copy):
+    # `--config seeds=N` is seeds 1..N: the report's command for more seeds.
+    result = check(snakemake(study_copy, "-n", "report.md", "--config", "seeds=2"))
+    trained = set(re.findall(r"results/(\w+)/seed(\d+)/model\.keras", result.stdout))
+    assert trained == {("baseline", "2"), ("with_bn", "2")}

@@ -165,7 +165,7 @@ def test_probability_loss_is_the_tf23_formula_on_the_outputs(small_split, tmp_pa
     # A saved model keeps its loss: resumed training and evaluation load it.
     models.compile_model(model, TRAINING, "probabilities")
     model.save(tmp_path / "m.keras")
-    loaded = models.load_model(tmp_path / "m.keras")
+    loaded = models.read_model(tmp_path / "m.keras")
     assert loaded.evaluate(images, y, verbose=0, return_dict=True)["loss"] == pytest.approx(
         expected, rel=1e-5
     )

@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from ablation import datasets, models
+from ablation import datasets, models, verdicts
 
 # Files of the workflow itself, found from the Snakefile, as paths relative to the
 # working directory: Snakemake records input paths, and relative ones stay the
@@ -16,13 +16,19 @@ WORKFLOW_DIR = Path(os.path.relpath(Path(workflow.basedir) / "workflow"))
 SCRIPTS = WORKFLOW_DIR / "scripts"
 
 VARIANTS = list(config["variants"])
-# One integer is one seed (`--config seeds=1`); otherwise a list.
-SEEDS = [config["seeds"]] if isinstance(config["seeds"], int) else list(config["seeds"])
+# An integer N is seeds 1..N (`--config seeds=5` adds seeds 4 and 5 to the default
+# three, which are kept); otherwise a list.
+SEEDS = (
+    list(range(1, config["seeds"] + 1))
+    if isinstance(config["seeds"], int)
+    else list(config["seeds"])
+)
 DATASET = config["data"]["name"]
 DATASET_TITLE = datasets.dataset_spec(DATASET).title
 RUN = "results/{variant}/seed{seed}"
 TRAIN_BENCHMARK = "results/benchmarks/train/{variant}/seed{seed}.tsv"
 COMPARISON_METRICS = ["loss", "accuracy", "val_loss", "val_accuracy"]
+VERDICT_METRICS = list(verdicts.COMPARED)
 
 
 wildcard_constraints:

@@ -29,7 +29,8 @@ rule metrics:
         histories=run_files("history.csv"),
         facts=run_files("training.json"),
         tests=run_files("test_metrics.json"),
-        lib=library("reporting"),
+        layers=run_files("layers.json"),
+        lib=library("reporting", "statistics", "verdicts"),
     output:
         report(
             "results/metrics.csv",
@@ -47,3 +48,28 @@ rule metrics:
         "Collecting every run's numbers into results/metrics.csv"
     script:
         "../scripts/metrics.py"
+
+
+rule verdicts:
+    input:
+        metrics=rules.metrics.output[0],
+        reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
+        lib=library("reporting", "statistics", "verdicts"),
+    output:
+        "results/verdicts.json",
+    log:
+        "results/logs/verdicts.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        comparisons=config["comparisons"],
+        statistics=config["statistics"],
+        study={
+            "dataset": DATASET,
+            "epochs": config["training"]["epochs"],
+            "batch_size": config["training"]["batch_size"],
+        },
+    message:
+        "Judging every comparison and the original's claims from the seeds"
+    script:
+        "../scripts/verdicts.py"

@@ -43,3 +43,26 @@ rule plot_comparison:
         "Plotting {wildcards.metric} across variants"
     script:
         "../scripts/plot_comparison.py"
+
+
+rule plot_differences:
+    input:
+        verdicts=rules.verdicts.output[0],
+        lib=library("plotting", "statistics", "verdicts"),
+    output:
+        report(
+            "results/comparison/differences.png",
+            caption="../report/differences.rst",
+            category="Comparison",
+            labels={"figure": "paired differences"},
+        ),
+    log:
+        "results/logs/plot/differences.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        metrics=VERDICT_METRICS,
+    message:
+        "Plotting the paired differences behind the verdicts"
+    script:
+        "../scripts/plot_differences.py"

@@ -1,6 +1,8 @@
 rule report:
     input:
         metrics=rules.metrics.output[0],
+        verdicts=rules.verdicts.output[0],
+        differences=rules.plot_differences.output[0],
         histories=run_files("history.csv"),
         facts=run_files("training.json"),
         layers=run_files("layers.json"),
@@ -10,7 +12,7 @@ rule report:
         comparison_plots=expand(rules.plot_comparison.output[0], metric=COMPARISON_METRICS),
         template=WORKFLOW_DIR / "templates" / "report.md.j2",
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
-        lib=library("reporting"),
+        lib=library("reporting", "statistics", "verdicts"),
     output:
         report(
             "report.md",
@@ -25,7 +27,7 @@ rule report:
     params:
         runs=runs(),
         variants={name: arch(name) for name in VARIANTS},
-        comparisons=config["comparisons"],
+        margins=config["statistics"]["margins"],
         config_sha256=config_sha256(),
         project_dir=os.path.relpath(workflow.basedir),
         comparison_metrics=COMPARISON_METRICS,

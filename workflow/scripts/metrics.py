@@ -7,9 +7,14 @@ from ablation.joblog import run_logged
 def main(smk):
     runs = smk.params.runs
     rows = [
-        reporting.metrics_row(run["variant"], run["seed"], history, facts, test)
-        for run, history, facts, test in zip(
-            runs, smk.input.histories, smk.input.facts, smk.input.tests, strict=True
+        reporting.metrics_row(run["variant"], run["seed"], history, facts, test, layers)
+        for run, history, facts, test, layers in zip(
+            runs,
+            smk.input.histories,
+            smk.input.facts,
+            smk.input.tests,
+            smk.input.layers,
+            strict=True,
         )
     ]
     reporting.write_metrics(smk.output[0], reporting.metrics_table(rows))

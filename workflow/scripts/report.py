@@ -1,5 +1,6 @@
 """Rule report: render report.md from the results with Jinja2."""
 
+import json
 from importlib.metadata import version
 
 import yaml
@@ -33,15 +34,19 @@ def main(smk):
     }
     with open(smk.input.reference, encoding="utf-8") as f:
         reference = yaml.safe_load(f)
+    with open(smk.input.verdicts, encoding="utf-8") as f:
+        verdicts = json.load(f)
+    figures = dict(zip(smk.params.comparison_metrics, smk.input.comparison_plots, strict=True))
     context = reporting.build_context(
         report_path=smk.output[0],
         metrics=reporting.read_metrics(smk.input.metrics),
+        judged=verdicts,
         variants=variants,
         runs=runs,
-        comparisons=smk.params.comparisons,
-        comparison_plots=dict(zip(smk.params.comparison_metrics, smk.input.comparison_plots, strict=True)),
+        figures={**figures, "differences": smk.input.differences},
         reference=reference,
         settings=smk.params.settings,
+        margins=smk.params.margins,
         provenance=reporting.provenance(
             project_dir=smk.params.project_dir,
             config_sha256=smk.params.config_sha256,

@@ -111,7 +111,7 @@ def crossentropy_on_probabilities():
     return loss
 
 
-def load_model(path):
+def read_model(path):
     """A saved model, with this module's losses known; safe_mode refuses models
     whose files would run arbitrary code (lambdas)."""
     import keras

@@ -40,7 +40,7 @@ def _draw(ax, band: pd.DataFrame, label: str, **style) -> None:
 
 def _save(fig, path) -> None:
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
+        fig.savefig(tmp, dpi=150)
     plt.close(fig)
 
 
@@ -72,4 +72,55 @@ def plot_comparison(histories: Mapping[str, Sequence[pd.DataFrame]], metric: str
     ax.set_title(f"{METRIC_LABELS.get(metric, metric)} by variant")
     ax.grid(alpha=0.3)
     ax.legend()
+    _save(fig, path)
+
+
+def plot_differences(verdicts: Mapping, metrics: Sequence[str], path) -> None:
+    """A forest plot: per comparison and metric, the paired difference with its
+    intervals, zero, the equivalence band, and the original's single-run difference."""
+    from .verdicts import METRICS
+
+    comparisons = verdicts["comparisons"]
+    ncols = 2
+    nrows = -(-len(metrics) // ncols)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(11, 1.2 + 0.55 * len(comparisons) * nrows),
+        layout="constrained",
+        squeeze=False,
+    )
+    names = [f"{c['variant']} − {c['against']}" for c in comparisons]
+    level, eq_level = 100 * (1 - verdicts["alpha"]), 100 * (1 - 2 * verdicts["alpha"])
+    for ax, metric in zip(axes.flat, metrics):
+        spec = METRICS[metric]
+        scale = 100 if spec.percent else 1
+        for row, comp in enumerate(comparisons):
+            r = next(r for r in comp["results"] if r["metric"] == metric)
+            y = len(comparisons) - 1 - row
+            band = r["margin"] * scale
+            ax.fill_between([-band, band], y - 0.35, y + 0.35, color="0.85", lw=0)
+            if r["identical"]:
+                ax.annotate("identical training", (0, y), ha="center", va="center", fontsize=8)
+                continue
+            if r["tested"]:
+                ax.plot([r["low"] * scale, r["high"] * scale], [y, y], color="C0", lw=1.2)
+                ax.plot([r["eq_low"] * scale, r["eq_high"] * scale], [y, y], color="C0", lw=4)
+            ax.plot(r["mean"] * scale, y, "o", color="C0", ms=5)
+            if r["original_diff"] is not None:
+                ax.plot(r["original_diff"] * scale, y, "x", color="C3", ms=8, mew=2)
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.set_yticks(range(len(comparisons)), names[::-1])
+        ax.set_ylim(-0.6, len(comparisons) - 0.4)
+        better = "right" if spec.higher_is_better else "left"
+        unit = "pp" if spec.percent else ""
+        ax.set_title(f"{spec.label} ({unit + ', ' if unit else ''}better to the {better})", fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in list(axes.flat)[len(metrics) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        f"Paired differences over seeds: dot mean, thin bar {level:g}% interval, thick bar "
+        f"{eq_level:g}% interval (equivalence), grey band ± margin, red x the original's one run",
+        fontsize=10,
+    )
     _save(fig, path)

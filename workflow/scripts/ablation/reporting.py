@@ -1,7 +1,7 @@
-"""The metrics table, the statistics between seeds, and report.md.
+"""The metrics table, the summary over seeds, and report.md.
 
-Every sentence of the report that compares variants is computed here from the
-results; the template only lays them out.
+Every verdict of the report is computed in verdicts.py from the results; the
+template only lays them out.
 """
 
 from __future__ import annotations
@@ -17,37 +17,28 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from . import atomic
+from . import atomic, statistics, verdicts
 
 METRICS_COLUMNS = (
     "variant", "seed", "epochs", "train_loss", "train_accuracy", "val_loss",
-    "val_accuracy", "test_loss", "test_accuracy", "test_images", "total_params",
-    "non_trainable_params",
+    "val_accuracy", "test_loss", "test_accuracy", "train_images", "validation_images",
+    "test_images", "total_params", "non_trainable_params", "flatten_width",
     "mean_epoch_seconds", "weights_sha256",
 )  # fmt: skip
-
-# For each metric the report compares: is a larger value better?
-HIGHER_IS_BETTER = {
-    "test_accuracy": True,
-    "test_loss": False,
-    "val_accuracy": True,
-    "val_loss": False,
-    "train_accuracy": True,
-    "train_loss": False,
-}
-
-# A claim of the original report expects one of these outcomes on each of its metrics.
-CLAIM_EXPECTATIONS = ("better", "worse", "no difference")
 
 
 # --- the metrics table ------------------------------------------------------------
 
 
-def metrics_row(variant: str, seed: int, history_csv, facts_json, test_json) -> dict[str, Any]:
+def metrics_row(
+    variant: str, seed: int, history_csv, facts_json, test_json, layers_json
+) -> dict[str, Any]:
     history = pd.read_csv(history_csv)
     last = history.iloc[-1]
     facts = json.loads(Path(facts_json).read_text())
     test = json.loads(Path(test_json).read_text())
+    layers = json.loads(Path(layers_json).read_text())["layers"]
+    flatten = next((row for row in layers if row["type"] == "Flatten"), None)
     return {
         "variant": variant,
         "seed": int(seed),
@@ -58,9 +49,13 @@ def metrics_row(variant: str, seed: int, history_csv, facts_json, test_json) -> 
         "val_accuracy": float(last["val_accuracy"]),
         "test_loss": test["test_loss"],
         "test_accuracy": test["test_accuracy"],
+        "train_images": facts["train_images"],
+        "validation_images": facts["validation_images"],
         "test_images": test["test_images"],
         "total_params": facts["total_params"],
         "non_trainable_params": facts["non_trainable_params"],
+        # What the dense head sees: "(None, 576)" -> 576.
+        "flatten_width": int(flatten["output_shape"].strip("()").split(",")[-1]) if flatten else 0,
         "mean_epoch_seconds": float(history["seconds"].mean()),
         "weights_sha256": facts["weights_sha256"],
     }
@@ -96,100 +91,6 @@ def summarize(metrics: pd.DataFrame, order: Iterable[str] | None = None) -> pd.D
     return summary
 
 
-def paired_difference(
-    metrics: pd.DataFrame, variant: str, against: str, metric: str, confidence: float = 0.95
-) -> dict[str, Any]:
-    """``variant`` minus ``against`` on ``metric``, paired by seed, with a t interval.
-
-    The verdict is 'better' or 'worse' when the whole interval lies on one side of
-    zero, 'within noise' when it straddles zero, and 'no verdict' with fewer than
-    two shared seeds (one run each says nothing about the noise between runs).
-    """
-    # Student's t quantile; scipy.special loads in a third of scipy.stats's time.
-    from scipy.special import stdtrit
-
-    a = metrics[metrics["variant"] == variant].set_index("seed")[metric]
-    b = metrics[metrics["variant"] == against].set_index("seed")[metric]
-    seeds = sorted(set(a.index) & set(b.index))
-    diff = a.loc[seeds] - b.loc[seeds]
-    n = len(diff)
-    result: dict[str, Any] = {
-        "metric": metric,
-        "n": n,
-        "seeds": seeds,
-        "variant_mean": float(a.loc[seeds].mean()) if n else math.nan,
-        "against_mean": float(b.loc[seeds].mean()) if n else math.nan,
-        "mean": float(diff.mean()) if n else math.nan,
-        "low": None,
-        "high": None,
-        "confidence": confidence,
-    }
-    if n < 2:
-        result["verdict"] = "no verdict"
-        result["reason"] = (
-            f"{n} shared seed{'s' if n != 1 else ''}: the noise between seeds cannot be "
-            "measured, so no difference can be called real"
-        )
-        return result
-    sd = float(diff.std(ddof=1))
-    half = float(stdtrit(n - 1, 0.5 + confidence / 2)) * sd / math.sqrt(n)
-    low, high = result["mean"] - half, result["mean"] + half
-    sign = 1 if HIGHER_IS_BETTER[metric] else -1
-    if sign * low > 0 and sign * high > 0:
-        verdict = "better"
-    elif sign * low < 0 and sign * high < 0:
-        verdict = "worse"
-    else:
-        verdict = "within noise"
-    result.update(low=low, high=high, sd=sd, verdict=verdict, reason="")
-    return result
-
-
-def judge_claim(metrics: pd.DataFrame, claim: Mapping[str, Any], original: Mapping[str, Any]) -> dict:
-    """One claim of the original report against this run's seeds.
-
-    ``claim`` has ``variant``, ``against``, ``metrics`` and ``expect`` (better, worse
-    or no difference). Each metric gets a paired difference with its verdict; the
-    claim is then 'supported' when every metric came out as expected, 'contradicted'
-    when any came out the opposite way (a real difference where none was claimed
-    counts as opposite), 'not supported' when the expected difference is within
-    noise, 'cannot be judged' with fewer than two seeds, and 'not tested' when this
-    study lacks one of the two variants.
-    """
-    if claim["expect"] not in CLAIM_EXPECTATIONS:
-        raise ValueError(f"claim {claim['id']!r}: expect must be one of {CLAIM_EXPECTATIONS}")
-    present = set(metrics["variant"])
-    out: dict[str, Any] = {**claim, "results": [], "status": "", "reason": ""}
-    missing = [v for v in (claim["variant"], claim["against"]) if v not in present]
-    if missing:
-        out["status"] = "not tested"
-        out["reason"] = f"variant {', '.join(missing)} is not in this study"
-        return out
-    orig_a, orig_b = original.get(claim["variant"]), original.get(claim["against"])
-    for metric in claim["metrics"]:
-        result = paired_difference(metrics, claim["variant"], claim["against"], metric)
-        have_original = bool(orig_a and orig_b and metric in orig_a and metric in orig_b)
-        result["original_a"] = orig_a[metric] if have_original else None
-        result["original_b"] = orig_b[metric] if have_original else None
-        out["results"].append(result)
-    verdicts = [r["verdict"] for r in out["results"]]
-    expect = claim["expect"]
-    opposite = {"better": {"worse"}, "worse": {"better"}, "no difference": {"better", "worse"}}
-    if "no verdict" in verdicts:
-        out["status"] = "cannot be judged"
-        out["reason"] = out["results"][0]["reason"]
-    elif any(v in opposite[expect] for v in verdicts):
-        out["status"] = "contradicted"
-    elif expect == "no difference" or all(v == expect for v in verdicts):
-        out["status"] = "supported"
-        if expect == "no difference":
-            out["reason"] = "no real difference found (which does not prove there is none)"
-    else:
-        out["status"] = "not supported"
-        out["reason"] = "the differences are within the noise between seeds"
-    return out
-
-
 # --- report.md --------------------------------------------------------------------
 
 
@@ -214,83 +115,85 @@ def build_context(
     *,
     report_path,
     metrics: pd.DataFrame,
+    judged: Mapping[str, Any],
     variants: Mapping[str, dict],
     runs: Mapping[str, list[dict]],
-    comparisons: list[dict],
-    comparison_plots: Mapping[str, str],
+    figures: Mapping[str, str],
     reference: Mapping[str, Any],
     settings: Mapping[str, Any],
+    margins: Mapping[str, Mapping[str, Any]],
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the template shows, computed.
 
-    ``runs[variant]`` lists, per seed: ``seed``, ``history`` (CSV path), ``facts``
-    (training JSON path), ``layers`` (layer-table JSON path); and ``curves``, the
-    variant's figure, is in ``variants[variant]['curves']``.
+    ``judged`` is the verdicts rule's output. ``runs[variant]`` lists, per seed:
+    ``seed``, ``history`` (CSV path), ``facts`` (training JSON path), ``layers``
+    (layer-table JSON path); ``variants[variant]`` has ``arch`` and ``curves`` (its
+    figure). ``figures`` maps a name to a figure's path.
     """
     summary = summarize(metrics, order=variants)
+    first = metrics.iloc[0]
     first_facts = json.loads(Path(next(iter(runs.values()))[0]["facts"]).read_text())
     settings = {
         **settings,
-        "train_images": first_facts["train_images"],
-        "validation_images": first_facts["validation_images"],
+        "train_images": int(first["train_images"]),
+        "validation_images": int(first["validation_images"]),
         "steps_per_epoch": first_facts["steps_per_epoch"],
-        "test_images": int(metrics["test_images"].iloc[0]),
+        "test_images": int(first["test_images"]),
     }
-    original = reference.get("variants", {}) if reference.get("dataset") == settings["dataset"] else {}
+    # The original's numbers stand beside this study's only where the set-up is its own.
+    same_setup = not judged["setup_differences"]
+    original = reference.get("variants", {}) if same_setup else {}
+    confidence = 1 - judged["alpha"]
     sections = []
     for name, info in variants.items():
-        first = runs[name][0]
-        seeds = []
+        finals = []
         for run in runs[name]:
             history = pd.read_csv(run["history"])
-            run_facts = json.loads(Path(run["facts"]).read_text())
-            seeds.append(
-                {"seed": run["seed"], "line": final_epoch_line(history, run_facts["steps_per_epoch"])}
-            )
+            steps = json.loads(Path(run["facts"]).read_text())["steps_per_epoch"]
+            finals.append({"seed": run["seed"], "line": final_epoch_line(history, steps)})
+        stats = summary.loc[name].to_dict()
+        stats["n_seeds"] = int(stats["n_seeds"])
+        accuracies = metrics.loc[metrics["variant"] == name, "test_accuracy"].tolist()
+        prediction = (
+            statistics.prediction_interval(accuracies, confidence) if len(accuracies) > 1 else None
+        )
+        orig = original.get(name)
         sections.append(
             {
                 "name": name,
                 "arch": info["arch"],
-                "table": json.loads(Path(first["layers"]).read_text()),
-                "final_lines": seeds,
+                "table": json.loads(Path(runs[name][0]["layers"]).read_text()),
+                "final_lines": finals,
                 "curves": relative_link(info["curves"], report_path),
-                "stats": summary.loc[name].to_dict(),
-                "original": original.get(name),
-            }
-        )
-    judged = []
-    for comp in comparisons:
-        results = {
-            metric: paired_difference(metrics, comp["variant"], comp["against"], metric)
-            for metric in ("test_accuracy", "test_loss", "val_loss")
-        }
-        orig_a, orig_b = original.get(comp["variant"]), original.get(comp["against"])
-        judged.append(
-            {
-                **comp,
-                "results": results,
-                "original_diff": (
-                    orig_a["test_accuracy"] - orig_b["test_accuracy"] if orig_a and orig_b else None
+                "stats": stats,
+                "original": orig,
+                "prediction": prediction,
+                "original_in_prediction": (
+                    prediction[0] <= orig["test_accuracy"] <= prediction[1]
+                    if orig and prediction
+                    else None
                 ),
-                "original_a": orig_a,
-                "original_b": orig_b,
             }
         )
     return {
         "settings": settings,
         "variants": sections,
         "summary": summary.reset_index().to_dict("records"),
-        "comparisons": judged,
-        "comparison_plots": {
-            metric: relative_link(path, report_path) for metric, path in comparison_plots.items()
+        "verdicts": judged,
+        "levels": {
+            "difference": f"{100 * confidence:g}%",
+            "equivalence": f"{100 * (1 - 2 * judged['alpha']):g}%",
+            "alpha": f"{100 * judged['alpha']:g}%",
+            "power": f"{100 * judged['power']:g}%",
         },
+        "margins": [
+            {"metric": m, "margin": v["margin"], "reason": v["reason"]} for m, v in margins.items()
+        ],
+        "figures": {name: relative_link(path, report_path) for name, path in figures.items()},
         "reference": reference if original else None,
-        # The claims are about the original's dataset: judged only on the same one.
-        "claims": [judge_claim(metrics, claim, original) for claim in reference.get("claims", [])]
-        if original
-        else [],
         "n_seeds": int(metrics["seed"].nunique()),
+        "seed_command": "snakemake --cores 4 report.md --config seeds={}",
         "provenance": provenance,
     }
 
@@ -356,6 +259,11 @@ def provenance(
     }
 
 
+def _metric(value, metric: str, signed: bool = False) -> str:
+    """A value of ``metric`` as the report shows it (accuracies in pp)."""
+    return verdicts.METRICS[metric].format(value, signed)
+
+
 def _pp(value) -> str:
     """A difference of proportions in percentage points, signed."""
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:+.2f} pp"
@@ -385,7 +293,7 @@ def render(template_path, context: dict[str, Any]) -> str:
     env.filters["pp"] = _pp
     env.filters["num"] = _num
     env.filters["signed"] = _signed
-    # A difference of accuracies in pp, of losses as a signed number: `x | apply("pp")`.
-    env.filters["apply"] = lambda value, name: env.filters[name](value)
+    # A value of a metric, as that metric is shown: `x | metric("test_loss")`.
+    env.filters["metric"] = _metric
     env.filters["thousands"] = lambda n: f"{int(n):,}"
     return env.get_template(template_path.name).render(**context)

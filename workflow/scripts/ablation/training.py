@@ -237,7 +237,7 @@ def train(
     if resumed is not None:
         model_path, history = resumed
         log.info("resuming from %s after epoch %d", model_path, len(history))
-        model = models.load_model(model_path)
+        model = models.read_model(model_path)
     else:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
         model = models.build_model(arch, image_shape, num_classes)

@@ -1,0 +1,192 @@
+"""Verdicts on comparisons and on the original's claims: every outcome reachable."""
+
+import pandas as pd
+import pytest
+import yaml
+
+from ablation import verdicts
+from conftest import REPO
+
+SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+MARGINS = SCHEMA["properties"]["statistics"]["properties"]["margins"]["properties"]
+SETTINGS = verdicts.Settings(
+    alpha=0.05, power=0.8, margins={m: spec["default"]["margin"] for m, spec in MARGINS.items()}
+)
+
+
+def study(a_acc, b_acc, *, weights=None, params=(100, 100), flatten=(576, 576)):
+    """Variants a and b over seeds 1..n: test accuracy as given, the other metrics
+    moving with it (loss = 1 - accuracy, so lower loss goes with higher accuracy)."""
+    rows = []
+    for name, values, p, f in (("a", a_acc, params[0], flatten[0]), ("b", b_acc, params[1], flatten[1])):
+        for seed, acc in enumerate(values, start=1):
+            rows.append(
+                {
+                    "variant": name,
+                    "seed": seed,
+                    **{f"{split}_accuracy": acc for split in ("train", "val", "test")},
+                    **{f"{split}_loss": 1 - acc for split in ("train", "val", "test")},
+                    "total_params": p,
+                    "flatten_width": f,
+                    "weights_sha256": weights or f"{name}{seed}",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# a beats b by about 0.5 pp on every seed; NOISY straddles zero widely;
+# CLOSE differs by a few hundredths of a pp either way, well inside the 0.2 pp margin.
+CLEAR = study([0.990, 0.991, 0.992], [0.985, 0.986, 0.9855])
+NOISY = study([0.990, 0.984, 0.987], [0.986, 0.989, 0.985])
+CLOSE = study([0.9900, 0.9911, 0.9895, 0.9907], [0.9902, 0.9906, 0.9897, 0.9903])
+ONE_SEED = study([0.99], [0.98])
+IDENTICAL = study([0.99, 0.98], [0.99, 0.98], weights="same")
+
+
+def claim(expect, metrics=("test_accuracy",), variant="a"):
+    return {"id": "c", "claim": "x", "quote": "x", "variant": variant, "against": "b",
+            "metrics": list(metrics), "expect": expect}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "table, expect, status",
+    [
+        (CLEAR, "better", "supported"),
+        (CLEAR, "worse", "contradicted"),
+        (NOISY, "better", "not shown"),
+        (CLOSE, "no difference", "equivalent"),
+        (NOISY, "no difference", "not shown equivalent"),
+        (CLEAR, "no difference", "contradicted"),
+        (ONE_SEED, "better", "cannot be judged"),
+        (IDENTICAL, "worse", "not tested"),
+    ],
+)
+def test_every_claim_status_is_reachable(table, expect, status):
+    judged = verdicts.judge_claim(table, claim(expect), SETTINGS)
+    assert judged["status"] == status, judged["reason"]
+
+
+def test_nothing_found_is_not_equivalence():
+    # The old rule called this "supported": no difference found. The interval is
+    # far wider than the margin, so nothing was shown either way.
+    judged = verdicts.judge_claim(NOISY, claim("no difference"), SETTINGS)
+    assert judged["status"] == "not shown equivalent"
+    assert "the 90% interval reaches" in judged["reason"] and "±0.20 pp" in judged["reason"]
+
+
+def test_identical_training_is_caught_not_judged():
+    judged = verdicts.judge_claim(IDENTICAL, claim("worse"), SETTINGS)
+    assert "identical training" in judged["reason"]
+    comparison = verdicts.compare(IDENTICAL, {"variant": "a", "against": "b"}, SETTINGS)
+    assert comparison["identical"]
+    assert {r["verdict"] for r in comparison["results"]} == {"not tested"}
+
+
+def test_claim_variant_missing_is_not_tested():
+    judged = verdicts.judge_claim(CLEAR, claim("worse", variant="sigmoid_output"), SETTINGS)
+    assert judged["status"] == "not tested" and "sigmoid_output" in judged["reason"]
+
+
+def test_a_claim_on_several_metrics_is_holm_corrected_against_it():
+    # Test accuracy alone differs the other way (p about 0.03); the other metrics are
+    # noise. On that metric alone, "worse" is contradicted; over four metrics, Holm's
+    # correction (p times 4) leaves it not shown.
+    table = NOISY.copy()
+    a, b = table["variant"] == "a", table["variant"] == "b"
+    table.loc[a, "test_accuracy"] = table.loc[b, "test_accuracy"].to_numpy() + [0.002, 0.0035, 0.0025]
+    alone = verdicts.judge_claim(table, claim("worse"), SETTINGS)
+    assert alone["status"] == "contradicted"
+    assert 0.01 < alone["results"][0]["p"] < 0.05
+    four = ("test_accuracy", "val_accuracy", "train_accuracy", "test_loss")
+    judged = verdicts.judge_claim(table, claim("worse", four), SETTINGS)
+    assert judged["status"] == "not shown"
+    assert judged["results"][0]["p_holm"] == pytest.approx(4 * alone["results"][0]["p"])
+
+
+@pytest.mark.parametrize(
+    "table, verdict",
+    [
+        (CLEAR, "better"),
+        (study([0.985, 0.986, 0.9855], [0.990, 0.991, 0.992]), "worse"),
+        (CLOSE, "equivalent within ±0.20 pp"),
+        (NOISY, "inconclusive"),
+        (ONE_SEED, "no verdict"),
+        (IDENTICAL, "not tested"),
+    ],
+)
+def test_comparison_verdicts(table, verdict):
+    result = verdicts.compare(table, {"variant": "a", "against": "b"}, SETTINGS)["results"][0]
+    assert result["metric"] == "test_accuracy" and result["verdict"] == verdict
+
+
+def test_a_real_difference_inside_the_margin_says_both():
+    # 0.05 pp on every seed, with almost no spread: real, and smaller than the margin.
+    table = study([0.9905, 0.9915, 0.9895, 0.9910], [0.9900, 0.9910, 0.9890, 0.9905])
+    result = verdicts.compare(table, {"variant": "a", "against": "b"}, SETTINGS)["results"][0]
+    assert result["verdict"] == "better, by less than ±0.20 pp"
+
+
+def test_power_and_seeds_needed_are_reported():
+    original = {"a": {"test_accuracy": 0.9884}, "b": {"test_accuracy": 0.9868}}
+    r = verdicts.compare_metric(NOISY, "a", "b", "test_accuracy", SETTINGS, original)
+    assert r["detectable"] > abs(r["original_diff"])  # three noisy seeds cannot see 0.16 pp
+    assert r["seeds_for_original"] is None or r["seeds_for_original"] > 3
+    assert r["original_diff"] == pytest.approx(0.0016)
+    assert r["pi_low"] < r["low"] and r["high"] < r["pi_high"]  # one run scatters more
+    assert r["original_in_prediction"] is True
+
+
+def test_the_originals_own_numbers_are_checked_against_its_claim():
+    original = {
+        "a": {"val_loss": 0.0288, "test_accuracy": 0.9896},
+        "b": {"val_loss": 0.0524, "test_accuracy": 0.9868},
+    }
+    same = verdicts.own_numbers_note(claim("no difference", ("val_loss",)), original, SETTINGS)
+    assert same == ["val_loss 0.0288 vs 0.0524 (-0.0236), beyond ±0.0050"]
+    worse = verdicts.own_numbers_note(claim("worse", ("val_loss",)), original, SETTINGS)
+    assert worse == [
+        "val_loss 0.0288 vs 0.0524 (-0.0236): better, not worse",
+        "test_accuracy 0.9896 vs 0.9868 (+0.28 pp): better, not worse",
+    ]
+
+
+def test_comparison_flags_a_change_that_also_reshapes_the_dense_head():
+    shallower = study([0.99] * 2, [0.99] * 2, params=(224394, 97482), flatten=(3136, 576))
+    comparison = verdicts.compare(shallower, {"variant": "a", "against": "b"}, SETTINGS)
+    assert comparison["confounded"] and comparison["params_ratio"] == pytest.approx(2.302, abs=1e-3)
+    bn = study([0.99] * 2, [0.99] * 2, params=(98122, 97482))
+    assert not verdicts.compare(bn, {"variant": "a", "against": "b"}, SETTINGS)["confounded"]
+
+
+def test_a_setup_unlike_the_originals_drops_its_numbers():
+    reference = {
+        "setup": {"dataset": "mnist", "epochs": 10, "train_images": 54000},
+        "variants": {"a": {"test_accuracy": 0.98}, "b": {"test_accuracy": 0.97}},
+        "claims": [claim("better")],
+    }
+    tiny = {"dataset": "mnist", "epochs": 1, "train_images": 540}
+    judged = verdicts.judge(CLEAR, [{"variant": "a", "against": "b"}], reference, tiny, SETTINGS)
+    assert judged["setup_differences"] == [
+        "training images: 540 here, 54000 in the original",
+        "epochs: 1 here, 10 in the original",
+    ]
+    assert judged["claims"][0]["status"] == "supported"  # judged within this study
+    assert judged["claims"][0]["results"][0]["original_a"] is None
+    same = verdicts.judge(CLEAR, [], reference, reference["setup"], SETTINGS)
+    assert same["setup_differences"] == []
+    assert same["claims"][0]["results"][0]["original_a"] == 0.98
+
+
+def test_every_claim_of_the_reference_is_well_formed_and_tested_by_default():
+    reference = yaml.safe_load((REPO / "workflow/reference/original_report.yaml").read_text())
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    ids = [c["id"] for c in reference["claims"]]
+    assert len(ids) == len(set(ids)) == 8
+    for c in reference["claims"]:
+        assert c["expect"] in verdicts.CLAIM_EXPECTATIONS
+        assert set(c["metrics"]) <= set(verdicts.METRICS)
+        assert {c["variant"], c["against"]} <= set(config["variants"])
+    # The overall conclusion on depth is encoded, and the untestable ones say why.
+    assert sum("層數減少與增加" in c["quote"] for c in reference["claims"]) == 2
+    assert all(c["reason"] for c in reference["not_checkable"])
+    assert any("9:1" in note for note in reference["notes"])

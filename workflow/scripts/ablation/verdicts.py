@@ -1,0 +1,366 @@
+"""Verdicts: each comparison and each claim of the original, judged from the seeds.
+
+A comparison is ``variant`` minus ``against``, paired by seed, on several metrics.
+Per metric: a 95% t interval and the paired t test (is there a difference?), TOST
+against the metric's equivalence margin (is any difference smaller than the
+margin?), the smallest difference this many seeds detects, and where one more run
+would fall (a prediction interval), to set the original's single run against.
+Over the metrics of one comparison or claim, Holm's correction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import pandas as pd
+
+from . import statistics
+
+
+@dataclass(frozen=True)
+class Metric:
+    label: str
+    higher_is_better: bool
+    # Accuracies are shown as percentage points, losses as plain numbers.
+    percent: bool
+
+    def format(self, value, signed: bool = False) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        if self.percent:
+            return f"{100 * value:{'+' if signed else ''}.2f} pp"
+        return f"{value:{'+' if signed else ''}.4f}"
+
+
+METRICS = {
+    "test_accuracy": Metric("test accuracy", True, True),
+    "test_loss": Metric("test loss", False, False),
+    "val_accuracy": Metric("validation accuracy (last epoch)", True, True),
+    "val_loss": Metric("validation loss (last epoch)", False, False),
+    "train_accuracy": Metric("training accuracy (last epoch)", True, True),
+    "train_loss": Metric("training loss (last epoch)", False, False),
+}
+# What each comparison of the report shows, in this order.
+COMPARED = ("test_accuracy", "test_loss", "val_accuracy", "val_loss")
+
+CLAIM_EXPECTATIONS = ("better", "worse", "no difference")
+OPPOSITE = {"better": "worse", "worse": "better"}
+
+# The study's set-up, against the original's (reference `setup:`), key by key.
+SETUP_KEYS = {
+    "dataset": "dataset",
+    "train_images": "training images",
+    "validation_images": "validation images",
+    "test_images": "test images",
+    "epochs": "epochs",
+    "batch_size": "batch size",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the verdicts are reached (config `statistics:`)."""
+
+    alpha: float
+    power: float
+    margins: Mapping[str, float]
+
+    @classmethod
+    def from_config(cls, statistics_config: Mapping[str, Any]) -> "Settings":
+        return cls(
+            alpha=statistics_config["alpha"],
+            power=statistics_config["power"],
+            margins={m: v["margin"] for m, v in statistics_config["margins"].items()},
+        )
+
+
+def _seed_values(metrics: pd.DataFrame, variant: str, column: str) -> pd.Series:
+    return metrics[metrics["variant"] == variant].set_index("seed")[column]
+
+
+def compare_metric(
+    metrics: pd.DataFrame,
+    variant: str,
+    against: str,
+    metric: str,
+    settings: Settings,
+    original: Mapping[str, Mapping[str, float]] | None = None,
+) -> dict[str, Any]:
+    """``variant`` minus ``against`` on ``metric``, paired by seed: every number a
+    verdict needs. The words come later, from ``word_results``, after Holm."""
+    spec = METRICS[metric]
+    a, b = _seed_values(metrics, variant, metric), _seed_values(metrics, against, metric)
+    seeds = sorted(set(a.index) & set(b.index))
+    diffs = (a.loc[seeds] - b.loc[seeds]).tolist()
+    n, margin = len(diffs), settings.margins[metric]
+    weights_a = _seed_values(metrics, variant, "weights_sha256")
+    weights_b = _seed_values(metrics, against, "weights_sha256")
+    result: dict[str, Any] = {
+        "metric": metric,
+        "label": spec.label,
+        "n": n,
+        "seeds": seeds,
+        "variant_mean": float(a.loc[seeds].mean()) if n else math.nan,
+        "against_mean": float(b.loc[seeds].mean()) if n else math.nan,
+        "mean": float(sum(diffs) / n) if n else math.nan,
+        "margin": margin,
+        "identical": bool(n) and all(weights_a[s] == weights_b[s] for s in seeds),
+        "tested": False,
+    }
+    orig_a, orig_b = (original or {}).get(variant), (original or {}).get(against)
+    have_original = bool(orig_a and orig_b and metric in orig_a and metric in orig_b)
+    result["original_a"] = orig_a[metric] if have_original else None
+    result["original_b"] = orig_b[metric] if have_original else None
+    result["original_diff"] = orig_a[metric] - orig_b[metric] if have_original else None
+    if n < 2 or result["identical"]:
+        return result
+    alpha = settings.alpha
+    _, sd = statistics.mean_sd(diffs)
+    low, high = statistics.t_interval(diffs, 1 - alpha)
+    eq_low, eq_high = statistics.t_interval(diffs, 1 - 2 * alpha)
+    pi_low, pi_high = statistics.prediction_interval(diffs, 1 - alpha)
+    result.update(
+        tested=True,
+        sd=sd,
+        low=low,
+        high=high,
+        eq_low=eq_low,
+        eq_high=eq_high,
+        pi_low=pi_low,
+        pi_high=pi_high,
+        p=statistics.p_difference(diffs),
+        p_equivalence=statistics.p_equivalence(diffs, margin),
+        p_beyond=statistics.p_beyond_margin(diffs, margin),
+        detectable=statistics.detectable_difference(sd, n, alpha, settings.power),
+        seeds_for_margin=statistics.seeds_needed(
+            lambda k: statistics.power_equivalence(result["mean"], margin, sd, k, alpha),
+            settings.power,
+        )
+        if abs(result["mean"]) < margin
+        else None,
+        seeds_for_original=statistics.seeds_needed(
+            lambda k: statistics.power_difference(result["original_diff"], sd, k, alpha),
+            settings.power,
+        )
+        if result["original_diff"]
+        else None,
+    )
+    result["original_in_prediction"] = (
+        pi_low <= result["original_diff"] <= pi_high if have_original else None
+    )
+    return result
+
+
+def word_results(results: list[dict[str, Any]], alpha: float) -> None:
+    """Holm over one family (the metrics of a comparison or a claim), then words."""
+    tested = [r for r in results if r["tested"]]
+    for key in ("p", "p_equivalence", "p_beyond"):
+        for r, adjusted in zip(tested, statistics.holm([r[key] for r in tested])):
+            r[f"{key}_holm"] = adjusted
+    for r in results:
+        spec = METRICS[r["metric"]]
+        margin = spec.format(r["margin"])
+        if r["identical"]:
+            r["verdict"], r["reason"] = "not tested", identical_reason(r["seeds"])
+            continue
+        if not r["tested"]:
+            r["verdict"] = "no verdict"
+            r["reason"] = (
+                f"{r['n']} shared seed{'s' if r['n'] != 1 else ''}: the noise between seeds "
+                "cannot be measured, so no difference can be called real"
+            )
+            continue
+        better = (r["mean"] > 0) == spec.higher_is_better
+        r["direction"] = "better" if better else "worse"
+        r["different"] = r["p_holm"] < alpha
+        r["equivalent"] = r["p_equivalence_holm"] < alpha
+        r["beyond_margin"] = r["p_beyond_holm"] < alpha
+        reach = max(abs(r["eq_low"]), abs(r["eq_high"]))
+        if r["different"] and r["equivalent"]:
+            r["verdict"] = f"{r['direction']}, by less than ±{margin}"
+        elif r["different"]:
+            r["verdict"] = r["direction"]
+        elif r["equivalent"]:
+            r["verdict"] = f"equivalent within ±{margin}"
+        else:
+            r["verdict"] = "inconclusive"
+        r["reason"] = (
+            ""
+            if r["different"] or r["equivalent"]
+            else f"the {100 * (1 - 2 * alpha):g}% interval reaches {spec.format(reach)}, "
+            f"beyond the ±{margin} margin"
+        )
+
+
+def identical_reason(seeds) -> str:
+    return (
+        f"identical training: both variants ended with the same weights on every seed "
+        f"({', '.join(map(str, seeds))}), so they computed the same thing and there is "
+        "nothing to compare"
+    )
+
+
+def compare(metrics, comparison, settings: Settings, original=None) -> dict[str, Any]:
+    """One configured comparison, on every metric of COMPARED."""
+    results = [
+        compare_metric(
+            metrics, comparison["variant"], comparison["against"], m, settings, original
+        )
+        for m in COMPARED
+    ]
+    word_results(results, settings.alpha)
+    size = {
+        role: metrics[metrics["variant"] == comparison[role]].iloc[0]
+        for role in ("variant", "against")
+    }
+    params = {
+        role: {"total": int(row["total_params"]), "flatten": int(row["flatten_width"])}
+        for role, row in size.items()
+    }
+    ratio = params["variant"]["total"] / params["against"]["total"]
+    return {
+        **comparison,
+        "results": results,
+        "identical": all(r["identical"] for r in results),
+        "params": params,
+        "params_ratio": ratio,
+        # The change also reshapes the dense head, or the model's size moves a lot.
+        "confounded": params["variant"]["flatten"] != params["against"]["flatten"]
+        or not 0.8 <= ratio <= 1.25,
+    }
+
+
+def judge_claim(metrics: pd.DataFrame, claim, settings: Settings, original=None) -> dict:
+    """One claim of the original against this study's seeds.
+
+    Better / worse claims are *supported* when every metric differs the claimed
+    way at level alpha (all must pass, so no correction is needed), *contradicted*
+    when any metric differs the other way after Holm, else *not shown*. A claim of
+    no difference is *equivalent* when every metric passes TOST within its margin,
+    *contradicted* when any metric's difference exceeds its margin after Holm, else
+    *not shown equivalent*. Nothing is judged on one seed, nor between two variants
+    that trained identically.
+    """
+    expect = claim["expect"]
+    if expect not in CLAIM_EXPECTATIONS:
+        raise ValueError(f"claim {claim['id']!r}: expect must be one of {CLAIM_EXPECTATIONS}")
+    out: dict[str, Any] = {**claim, "results": [], "status": "", "reason": "", "own_numbers": []}
+    present = set(metrics["variant"])
+    missing = [v for v in (claim["variant"], claim["against"]) if v not in present]
+    if missing:
+        out["status"] = "not tested"
+        out["reason"] = f"variant {', '.join(missing)} is not in this study"
+        return out
+    results = [
+        compare_metric(metrics, claim["variant"], claim["against"], m, settings, original)
+        for m in claim["metrics"]
+    ]
+    word_results(results, settings.alpha)
+    out["results"] = results
+    out["own_numbers"] = own_numbers_note(claim, original or {}, settings)
+    alpha = settings.alpha
+    if any(r["identical"] for r in results):
+        out["status"], out["reason"] = "not tested", identical_reason(results[0]["seeds"])
+    elif not all(r["tested"] for r in results):
+        out["status"], out["reason"] = "cannot be judged", results[0]["reason"]
+    elif expect == "no difference":
+        beyond = [r for r in results if r["beyond_margin"]]
+        if beyond:
+            out["status"] = "contradicted"
+            out["reason"] = "; ".join(
+                f"{r['metric']} differs by more than ±{METRICS[r['metric']].format(r['margin'])}"
+                for r in beyond
+            )
+        elif all(r["p_equivalence"] < alpha for r in results):
+            out["status"] = "equivalent"
+            out["reason"] = "every metric within its margin"
+        else:
+            out["status"] = "not shown equivalent"
+            out["reason"] = "; ".join(
+                f"{r['metric']}: {r['reason'] or r['verdict']}"
+                for r in results
+                if r["p_equivalence"] >= alpha
+            )
+    else:
+        opposite = [r for r in results if r["different"] and r["direction"] == OPPOSITE[expect]]
+        if opposite:
+            out["status"] = "contradicted"
+            out["reason"] = ", ".join(r["metric"] for r in opposite) + f" came out {OPPOSITE[expect]}"
+        elif all(r["p"] < alpha and r["direction"] == expect for r in results):
+            out["status"] = "supported"
+        else:
+            out["status"] = "not shown"
+            out["reason"] = "; ".join(
+                f"{r['metric']}: {r['verdict']}, detectable from "
+                f"{METRICS[r['metric']].format(r['detectable'])}"
+                for r in results
+                if not (r["p"] < alpha and r["direction"] == expect)
+            )
+    return out
+
+
+def own_numbers_note(claim, original, settings: Settings) -> list[str]:
+    """Where the original's own single-run numbers disagree with its claim."""
+    orig_a, orig_b = original.get(claim["variant"]), original.get(claim["against"])
+    if not (orig_a and orig_b):
+        return []
+    expect = claim["expect"]
+    checked = list(claim["metrics"])
+    if expect != "no difference" and "test_accuracy" not in checked:
+        checked.append("test_accuracy")  # "better" should show on the test set too
+    notes = []
+    for metric in checked:
+        if metric not in orig_a or metric not in orig_b:
+            continue
+        spec, diff = METRICS[metric], orig_a[metric] - orig_b[metric]
+        numbers = f"{metric} {orig_a[metric]:.4f} vs {orig_b[metric]:.4f} ({spec.format(diff, True)})"
+        if expect == "no difference" and abs(diff) > settings.margins[metric]:
+            notes.append(f"{numbers}, beyond ±{spec.format(settings.margins[metric])}")
+        elif expect != "no difference" and diff != 0:
+            if ((diff > 0) == spec.higher_is_better) != (expect == "better"):
+                notes.append(f"{numbers}: {OPPOSITE[expect]}, not {expect}")
+    return notes
+
+
+def setup_differences(study: Mapping[str, Any], original: Mapping[str, Any]) -> list[str]:
+    """The set-up keys where this study differs from the original's."""
+    return [
+        f"{label}: {study[key]} here, {original[key]} in the original"
+        for key, label in SETUP_KEYS.items()
+        if key in original and study.get(key) != original[key]
+    ]
+
+
+def judge(
+    metrics: pd.DataFrame,
+    comparisons: list[dict],
+    reference: Mapping[str, Any],
+    study: Mapping[str, Any],
+    settings: Settings,
+) -> dict[str, Any]:
+    """Every comparison and claim; the original's numbers used only where this
+    study's set-up is the original's."""
+    mismatch = setup_differences(study, reference.get("setup", {}))
+    original = {} if mismatch else reference.get("variants", {})
+    return {
+        "setup_differences": mismatch,
+        "alpha": settings.alpha,
+        "power": settings.power,
+        "comparisons": [compare(metrics, c, settings, original) for c in comparisons],
+        "claims": [judge_claim(metrics, c, settings, original) for c in reference.get("claims", [])],
+        "not_checkable": reference.get("not_checkable", []),
+        "notes": reference.get("notes", []),
+    }
+
+
+def json_safe(value):
+    """NaN and infinities as null: JSON has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value

@@ -1,0 +1,28 @@
+"""Rule verdicts: every comparison and claim judged, results/verdicts.json."""
+
+import yaml
+
+from ablation import atomic, reporting, verdicts
+from ablation.joblog import run_logged
+
+
+def main(smk):
+    with open(smk.input.reference, encoding="utf-8") as f:
+        reference = yaml.safe_load(f)
+    metrics = reporting.read_metrics(smk.input.metrics)
+    first = metrics.iloc[0]
+    study = {
+        **smk.params.study,
+        **{k: int(first[k]) for k in ("train_images", "validation_images", "test_images")},
+    }
+    judged = verdicts.judge(
+        metrics,
+        smk.params.comparisons,
+        reference,
+        study,
+        verdicts.Settings.from_config(smk.params.statistics),
+    )
+    atomic.write_json(smk.output[0], verdicts.json_safe(judged))
+
+
+run_logged(snakemake.log[0], lambda: main(snakemake))  # noqa: F821
