@@ -142,3 +142,57 @@ def test_corrupt_dataset_is_named_and_costs_no_trained_model(study_copy):
     assert result.returncode != 0
     assert "error: resources/mnist.npz: truncated or not an .npz file" in result.stdout + result.stderr
     assert {p: p.stat().st_mtime_ns for p in trained} == trained
+
+
+RETRAINED = Path("results/with_bn/seed1")
+
+
+def assert_consistent(project):
+    """Nothing left to do, and every number comes from the files that exist."""
+    assert "Nothing to be done" in check(snakemake(project, "-n", "report.md")).stdout
+    facts = json.loads((project / RETRAINED / "training.json").read_text())
+    metrics = (project / "results" / "metrics.csv").read_text()
+    assert f",{facts['weights_sha256']}\n" in metrics
+    model = (project / RETRAINED / "model.keras").stat().st_mtime_ns
+    assert (project / RETRAINED / "test_metrics.json").stat().st_mtime_ns > model
+    assert (project / "report.md").stat().st_mtime_ns > model
+
+
+@pytest.mark.workflow
+def test_an_interrupted_retrain_is_redone_not_reported_as_finished(study_copy):
+    log = study_copy / "results" / "logs" / "train" / "with_bn" / "seed1.log"
+    old_log = log.read_text()
+    job = subprocess.Popen(
+        [SNAKEMAKE, "--cores", "2", "variant_with_bn", "--forcerun", "train"], cwd=study_copy,
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    # The training has started: Snakemake deleted its outputs, the job rewrote its log.
+    while not log.exists() or log.read_text() in ("", old_log):
+        assert job.poll() is None and time.monotonic() < deadline, "training never started"
+        time.sleep(0.05)
+    os.killpg(job.pid, signal.SIGINT)  # Ctrl-C
+    job.wait(timeout=120)
+    assert not (study_copy / RETRAINED / "model.keras").exists()
+    assert (study_copy / RETRAINED / "test_metrics.json").exists()  # of a model now gone
+
+    for target in ("variant_with_bn", "report.md"):
+        plan = check(snakemake(study_copy, "-n", target)).stdout
+        assert "Training with_bn with seed 1" in plan, plan
+    check(snakemake(study_copy, "report.md"))
+    assert_consistent(study_copy)
+
+
+@pytest.mark.workflow
+def test_a_failed_retrain_is_redone_not_reported_as_finished(study_copy):
+    # A file where the job's checkpoint folder goes: the training job raises after
+    # Snakemake has deleted its old outputs.
+    blocker = study_copy / "results" / "checkpoints" / "with_bn" / "seed1"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("not a folder")
+    failed = snakemake(study_copy, "variant_with_bn", "--forcerun", "train")
+    assert failed.returncode != 0
+    assert not (study_copy / RETRAINED / "model.keras").exists()
+    blocker.unlink()
+    check(snakemake(study_copy, "report.md"))
+    assert_consistent(study_copy)

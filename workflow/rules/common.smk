@@ -60,3 +60,16 @@ def runs(variants=None):
 
 def run_files(name, variants=None):
     return [f"results/{r['variant']}/seed{r['seed']}/{name}" for r in runs(variants)]
+
+
+def run_logs(rule, variants=None):
+    """The log of each run's job of ``rule``.
+
+    Every job takes the logs of the jobs whose outputs it reads as inputs too:
+    Snakemake deletes a job's outputs when the job (re)starts but keeps its log, so
+    an upstream job interrupted or failed while downstream outputs still exist
+    leaves a log newer than them. They become stale, and the next run redoes the
+    upstream job and everything made from it, instead of reporting a finished
+    study built on files that are gone.
+    """
+    return [rule.log[0].format(**r) for r in runs(variants)]

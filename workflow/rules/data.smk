@@ -22,6 +22,7 @@ rule download:
 rule split:
     input:
         data=rules.download.output[0],
+        upstream_logs=rules.download.log,
         lib=library("datasets"),
     output:
         train="results/data/train.npz",

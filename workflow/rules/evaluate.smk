@@ -2,6 +2,7 @@ rule evaluate:
     input:
         model=rules.train.output.model,
         test=rules.split.output.test,
+        upstream_logs=[rules.train.log[0], rules.split.log[0]],
         lib=library("datasets", "models", "training", "evaluation"),
     output:
         report(
@@ -30,6 +31,7 @@ rule metrics:
         facts=run_files("training.json"),
         tests=run_files("test_metrics.json"),
         layers=run_files("layers.json"),
+        upstream_logs=run_logs(rules.train) + run_logs(rules.evaluate),
         lib=library("reporting", "statistics", "verdicts"),
     output:
         report(
@@ -53,6 +55,7 @@ rule metrics:
 rule verdicts:
     input:
         metrics=rules.metrics.output[0],
+        upstream_logs=rules.metrics.log,
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
         lib=library("reporting", "statistics", "verdicts"),
     output:

@@ -1,6 +1,7 @@
 rule plot_variant:
     input:
         histories=lambda wc: run_files("history.csv", [wc.variant]),
+        upstream_logs=lambda wc: run_logs(rules.train, [wc.variant]),
         lib=library("plotting"),
     output:
         report(
@@ -23,6 +24,7 @@ rule plot_variant:
 rule plot_comparison:
     input:
         histories=run_files("history.csv"),
+        upstream_logs=run_logs(rules.train),
         lib=library("plotting"),
     output:
         report(
@@ -48,6 +50,7 @@ rule plot_comparison:
 rule plot_differences:
     input:
         verdicts=rules.verdicts.output[0],
+        upstream_logs=rules.verdicts.log,
         lib=library("plotting", "statistics", "verdicts"),
     output:
         report(

@@ -2,6 +2,7 @@ rule train:
     input:
         train=rules.split.output.train,
         validation=rules.split.output.validation,
+        upstream_logs=rules.split.log,
         lib=library("datasets", "models", "training"),
     output:
         model=f"{RUN}/model.keras",
