@@ -19,10 +19,24 @@ report: "workflow/report/workflow.rst"
 
 # The study's library (workflow/scripts/ablation), also used by the rule scripts.
 sys.path.insert(0, f"{workflow.basedir}/workflow/scripts")
-from ablation.config import ConfigError, check_config, describe_schema_error, schema_error_from
+from ablation.config import (
+    ConfigError,
+    check_config,
+    check_strict_types,
+    check_yaml_file,
+    describe_schema_error,
+    from_command_line,
+    schema_error_from,
+)
 
 # config.yaml is the default study; a study given with --configfile replaces it
 # whole (merged, its variants would be added to the default four).
+STUDY_FILES = workflow.config_settings.configfiles or ["config.yaml"]
+try:
+    for study_file in STUDY_FILES:
+        check_yaml_file(study_file)
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
 if not workflow.config_settings.configfiles:
 
     configfile: "config.yaml"
@@ -30,7 +44,9 @@ if not workflow.config_settings.configfiles:
 
 # Stop before any job, with one line naming the key at fault.
 try:
+    from_command_line(config)
     validate(config, "workflow/schemas/config.schema.yaml")
+    check_strict_types(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
     check_config(config)
 except (WorkflowError, ConfigError) as exc:
     error = schema_error_from(exc)

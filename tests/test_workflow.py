@@ -229,6 +229,30 @@ BAD_CONFIGS = {
         lambda c: c["comparisons"][0].update(against="baseline2"),
         "config: comparisons[0].against: 'baseline2' is not a variant",
     ),
+    "variant compared with itself": (
+        lambda c: c["comparisons"][0].update(against="with_bn"),
+        "config: comparisons[0]: 'with_bn' is compared with itself",
+    ),
+    "whole-number float epochs": (
+        lambda c: c["training"].update(epochs=2.0),
+        "config: training.epochs: 2.0 is not of type 'integer'",
+    ),
+    "float seed in a list": (
+        lambda c: c.update(seeds=[1.0]),
+        "config: seeds[0]: 1.0 is not of type 'integer'",
+    ),
+    "float seed count": (
+        lambda c: c.update(seeds=2.0),
+        "config: seeds: 2.0 is not valid: every variant is trained once per seed",
+    ),
+    "no image left to train on": (
+        lambda c: c["split"].update(validation_fraction=0.9999),
+        "config: split.validation_fraction: 0.9999 of 600 images leaves 0 for training",
+    ),
+    "more images than the dataset has": (
+        lambda c: c["split"].update(train_limit=70000),
+        "config: split.train_limit: 70000 is more than the 60,000 images MNIST has",
+    ),
 }
 
 
@@ -243,6 +267,35 @@ def test_bad_config_stops_before_any_job_naming_the_key(case, study_copy, config
     assert "Traceback" not in output
     after = {p: p.stat().st_mtime_ns for p in (study_copy / "results").rglob("*") if p.is_file()}
     assert after == before  # nothing built is lost or touched
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("seeds: [1\nvariants: {}\n", "config.yaml:2:"),
+        ("seeds: [1]\nseeds: [2]\n", "config.yaml:2: duplicate key 'seeds'"),
+    ],
+)
+def test_unreadable_study_file_is_named_by_file_and_line(study_copy, text, message):
+    (study_copy / "config.yaml").write_text(text)
+    before = {p: p.stat().st_mtime_ns for p in (study_copy / "results").rglob("*") if p.is_file()}
+    result = snakemake(study_copy, "report.md")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and message in output, output
+    assert "Traceback" not in output
+    assert {p: p.stat().st_mtime_ns for p in (study_copy / "results").rglob("*") if p.is_file()} == before
+
+
+def test_seeds_as_a_list_on_the_command_line(study_copy):
+    result = check(snakemake(study_copy, "-n", "report.md", "--config", "seeds=[1]"))
+    assert "Nothing to be done" in result.stdout
+
+
+def test_a_seed_outside_the_study_is_refused_by_name(study_copy):
+    result = snakemake(study_copy, "results/baseline/seed7/model.keras")
+    assert result.returncode != 0
+    assert "results/baseline/seed7/model.keras" in result.stdout + result.stderr
+    assert not (study_copy / "results" / "baseline" / "seed7").exists()
 
 
 def test_lint_and_format_are_clean():

@@ -31,9 +31,10 @@ COMPARISON_METRICS = ["loss", "accuracy", "val_loss", "val_accuracy"]
 VERDICT_METRICS = list(verdicts.COMPARED)
 
 
+# Only the study's own variants and seeds: a path naming another is refused by name.
 wildcard_constraints:
     variant="|".join(re.escape(v) for v in VARIANTS),
-    seed=r"\d+",
+    seed="|".join(str(s) for s in SEEDS),
 
 
 def library(*modules):

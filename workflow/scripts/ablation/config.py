@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import ArchitectureError
+from .datasets import dataset_spec
+from .errors import ArchitectureError, DataError
 from .models import feature_map_sizes
 
 
@@ -63,6 +64,61 @@ def schema_error_from(exc: BaseException):
     return None
 
 
+def check_yaml_file(path) -> None:
+    """A YAML syntax error or a duplicate key, named by file and line (YAML keeps
+    the last of two equal keys without a word)."""
+    import yaml
+
+    class UniqueKeys(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"{path}:{line}: duplicate key {key!r}")
+            seen.add(key)
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        with open(path, encoding="utf-8") as f:
+            yaml.load(f, Loader=UniqueKeys)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: {exc.problem or exc.context}") from None
+
+
+def from_command_line(config: dict[str, Any]) -> None:
+    """`--config 'seeds=[1,2]'` arrives as ['1', '2']: seeds are whole numbers."""
+    seeds = config.get("seeds")
+    if isinstance(seeds, list):
+        config["seeds"] = [int(s) if isinstance(s, str) and s.isdigit() else s for s in seeds]
+
+
+def check_strict_types(config: dict[str, Any], schema_path) -> None:
+    """JSON Schema counts 2.0 as an integer; TensorFlow and paths do not (an epoch
+    count of 2.0 fails inside training, a seed of 1.0 names a folder seed1.0).
+    Validated again with integers that are ints, the first error in one line."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    base = jsonschema.Draft202012Validator
+    strict = jsonschema.validators.extend(
+        base,
+        type_checker=base.TYPE_CHECKER.redefine(
+            "integer", lambda _, x: isinstance(x, int) and not isinstance(x, bool)
+        ),
+    )
+    error = jsonschema.exceptions.best_match(strict(schema).iter_errors(config))
+    if error is not None:
+        raise ConfigError(describe_schema_error(error))
+
+
 def check_config(config: dict[str, Any]) -> None:
     """Checks beyond the JSON schema, each naming the offending key."""
     for name, arch in config["variants"].items():
@@ -77,6 +133,35 @@ def check_config(config: dict[str, Any]) -> None:
                     f"config: comparisons[{i}].{key}: {comp[key]!r} is not a variant "
                     f"(variants: {', '.join(config['variants'])})"
                 )
+        if comp["variant"] == comp["against"]:
+            raise ConfigError(
+                f"config: comparisons[{i}]: {comp['variant']!r} is compared with itself"
+            )
+    check_split(config)
     local = config["data"].get("local_path")
     if local and not Path(local).is_file():
         raise ConfigError(f"config: data.local_path: file not found: {local}")
+
+
+def check_split(config: dict[str, Any]) -> None:
+    """Limits within the dataset, and train and validation sets both non-empty,
+    computed as the split job will (Keras: the first int(n * (1 - f)) images train)."""
+    try:
+        spec = dataset_spec(config["data"]["name"])
+    except DataError as exc:
+        raise ConfigError(f"config: {exc}") from None
+    split = config["split"]
+    for key, available in (("train_limit", spec.n_train), ("test_limit", spec.n_test)):
+        if split.get(key) is not None and split[key] > available:
+            raise ConfigError(
+                f"config: split.{key}: {split[key]} is more than the {available:,} "
+                f"images {spec.title} has"
+            )
+    n = split.get("train_limit") or spec.n_train
+    fraction = split["validation_fraction"]
+    train = int(n * (1.0 - fraction))
+    if not 0 < train < n:
+        raise ConfigError(
+            f"config: split.validation_fraction: {fraction} of {n:,} images leaves "
+            f"{train:,} for training and {n - train:,} for validation; both need at least one"
+        )
