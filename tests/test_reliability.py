@@ -196,3 +196,32 @@ def test_a_failed_retrain_is_redone_not_reported_as_finished(study_copy):
     blocker.unlink()
     check(snakemake(study_copy, "report.md"))
     assert_consistent(study_copy)
+
+
+OFFLINE = {
+    **os.environ,
+    # Nothing answers here: the URL, the PyPI fallback and any proxy all fail at once.
+    "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+    "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+    "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_NO_INDEX": "1",
+}  # fmt: skip
+
+
+@pytest.mark.workflow
+def test_offline_a_dataset_copied_into_a_fresh_clone_is_used_not_refetched(tiny_study, tmp_path):
+    project = project_copy(tmp_path / "clone", tiny_config())
+    (project / "resources").mkdir()
+    data = project / "resources" / "mnist.npz"
+    shutil.copy(tiny_study / "resources" / "mnist.npz", data)
+    os.utime(data, (0, 0))  # older than every file of the clone
+    result = check(snakemake(project, "report.md", env=OFFLINE))
+    assert "Downloading" not in result.stdout + result.stderr
+    assert data.stat().st_mtime == 0 and (project / "report.md").is_file()
+
+
+@pytest.mark.workflow
+def test_offline_without_the_dataset_fails_in_one_line_naming_the_sources(tmp_path):
+    project = project_copy(tmp_path / "clone", tiny_config())
+    result = snakemake(project, "report.md", env=OFFLINE)
+    assert result.returncode != 0
+    assert "error: no data source could be reached" in result.stdout + result.stderr

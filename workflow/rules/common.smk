@@ -63,14 +63,21 @@ def run_files(name, variants=None):
     return [f"results/{r['variant']}/seed{r['seed']}/{name}" for r in runs(variants)]
 
 
-def run_logs(rule, variants=None):
-    """The log of each run's job of ``rule``.
+def job_log(name):
+    """A job's log, and its status file: "running" while the job runs, "done" once
+    its outputs are written.
 
-    Every job takes the logs of the jobs whose outputs it reads as inputs too:
-    Snakemake deletes a job's outputs when the job (re)starts but keeps its log, so
-    an upstream job interrupted or failed while downstream outputs still exist
-    leaves a log newer than them. They become stale, and the next run redoes the
-    upstream job and everything made from it, instead of reporting a finished
-    study built on files that are gone.
+    Every job takes the status files of the jobs it reads from as inputs. Snakemake
+    deletes a job's outputs when the job (re)starts but keeps its logs, and compares
+    small files by content: a job interrupted or failed while downstream outputs
+    still exist leaves "running", so those become stale and the next run redoes the
+    job and everything made from it; a job that reran and finished leaves the same
+    "done", so it costs its consumers nothing unless its outputs changed. (Not the
+    download's: a dataset copied in by hand, offline, has no status to show.)
     """
-    return [rule.log[0].format(**r) for r in runs(variants)]
+    return {"log": f"results/logs/{name}.log", "status": f"results/logs/{name}.status"}
+
+
+def finished(rule, variants=None):
+    """The status file of each run's job of ``rule``."""
+    return [rule.log.status.format(**r) for r in runs(variants)]

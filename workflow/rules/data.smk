@@ -1,35 +1,44 @@
-localrules:
-    download,
+DATASET_FILE = f"resources/{DATASET}.npz"
 
+# A dataset already in place is a source file, not a product: nothing can rerun its
+# download (a code change, a copy older than the clone's scripts, a new mirror), which
+# would delete it first and, offline, fail. Delete the file to fetch it again.
+if not os.path.exists(DATASET_FILE):
 
-rule download:
-    input:
-        library("datasets"),
-    output:
-        f"resources/{DATASET}.npz",
-    log:
-        "results/logs/download.log",
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        data=config["data"],
-    message:
-        "Downloading {DATASET} (verified by SHA-256)"
-    script:
-        "../scripts/download.py"
+    localrules:
+        download,
+
+    # The job's params are the data's identity (name and hashes), not where it is
+    # fetched from; the script reads the sources from the config.
+    rule download:
+        output:
+            DATASET_FILE,
+        log:
+            **job_log("download"),
+        conda:
+            "../../envs/analysis.yaml"
+        params:
+            identity={
+                key: value
+                for key, value in config["data"].items()
+                if key in ("name", "sha256", "idx_sha256")
+            },
+        message:
+            "Downloading {DATASET} (verified by SHA-256)"
+        script:
+            "../scripts/download.py"
 
 
 rule split:
     input:
-        data=rules.download.output[0],
-        upstream_logs=rules.download.log,
+        data=DATASET_FILE,
         lib=library("datasets"),
     output:
         train="results/data/train.npz",
         validation="results/data/validation.npz",
         test="results/data/test.npz",
     log:
-        "results/logs/split.log",
+        **job_log("split"),
     conda:
         "../../envs/analysis.yaml"
     params:

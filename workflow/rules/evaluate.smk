@@ -2,7 +2,7 @@ rule evaluate:
     input:
         model=rules.train.output.model,
         test=rules.split.output.test,
-        upstream_logs=[rules.train.log[0], rules.split.log[0]],
+        finished=[rules.train.log.status, rules.split.log.status],
         lib=library("datasets", "models", "training", "evaluation"),
     output:
         report(
@@ -13,7 +13,7 @@ rule evaluate:
             labels={"variant": "{variant}", "seed": "{seed}", "file": "test metrics"},
         ),
     log:
-        "results/logs/evaluate/{variant}/seed{seed}.log",
+        **job_log("evaluate/{variant}/seed{seed}"),
     conda:
         "../../envs/tensorflow.yaml"
     threads: 2
@@ -31,7 +31,7 @@ rule metrics:
         facts=run_files("training.json"),
         tests=run_files("test_metrics.json"),
         layers=run_files("layers.json"),
-        upstream_logs=run_logs(rules.train) + run_logs(rules.evaluate),
+        finished=finished(rules.train) + finished(rules.evaluate),
         lib=library("reporting", "statistics", "verdicts"),
     output:
         report(
@@ -41,7 +41,7 @@ rule metrics:
             labels={"file": "metrics table"},
         ),
     log:
-        "results/logs/metrics.log",
+        **job_log("metrics"),
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -55,13 +55,13 @@ rule metrics:
 rule verdicts:
     input:
         metrics=rules.metrics.output[0],
-        upstream_logs=rules.metrics.log,
+        finished=rules.metrics.log.status,
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
         lib=library("reporting", "statistics", "verdicts"),
     output:
         "results/verdicts.json",
     log:
-        "results/logs/verdicts.log",
+        **job_log("verdicts"),
     conda:
         "../../envs/analysis.yaml"
     params:

@@ -1,7 +1,7 @@
 rule plot_variant:
     input:
         histories=lambda wc: run_files("history.csv", [wc.variant]),
-        upstream_logs=lambda wc: run_logs(rules.train, [wc.variant]),
+        finished=lambda wc: finished(rules.train, [wc.variant]),
         lib=library("plotting"),
     output:
         report(
@@ -12,7 +12,7 @@ rule plot_variant:
             labels={"variant": "{variant}", "figure": "loss and accuracy"},
         ),
     log:
-        "results/logs/plot/{variant}.log",
+        **job_log("plot/{variant}"),
     conda:
         "../../envs/analysis.yaml"
     message:
@@ -24,7 +24,7 @@ rule plot_variant:
 rule plot_comparison:
     input:
         histories=run_files("history.csv"),
-        upstream_logs=run_logs(rules.train),
+        finished=finished(rules.train),
         lib=library("plotting"),
     output:
         report(
@@ -34,7 +34,7 @@ rule plot_comparison:
             labels={"metric": "{metric}"},
         ),
     log:
-        "results/logs/plot/comparison_{metric}.log",
+        **job_log("plot/comparison_{metric}"),
     wildcard_constraints:
         metric="|".join(COMPARISON_METRICS),
     conda:
@@ -50,7 +50,7 @@ rule plot_comparison:
 rule plot_differences:
     input:
         verdicts=rules.verdicts.output[0],
-        upstream_logs=rules.verdicts.log,
+        finished=rules.verdicts.log.status,
         lib=library("plotting", "statistics", "verdicts"),
     output:
         report(
@@ -60,7 +60,7 @@ rule plot_differences:
             labels={"figure": "paired differences"},
         ),
     log:
-        "results/logs/plot/differences.log",
+        **job_log("plot/differences"),
     conda:
         "../../envs/analysis.yaml"
     params:

@@ -7,17 +7,16 @@ rule report:
         facts=run_files("training.json"),
         layers=run_files("layers.json"),
         benchmarks=[TRAIN_BENCHMARK.format(**r) for r in runs()],
-        dataset=rules.download.output[0],
+        dataset=DATASET_FILE,
         curves=expand(rules.plot_variant.output[0], variant=VARIANTS),
         comparison_plots=expand(rules.plot_comparison.output[0], metric=COMPARISON_METRICS),
-        upstream_logs=[
-            *run_logs(rules.train),
-            *rules.download.log,
-            *rules.metrics.log,
-            *rules.verdicts.log,
-            *rules.plot_differences.log,
-            *expand(rules.plot_variant.log[0], variant=VARIANTS),
-            *expand(rules.plot_comparison.log[0], metric=COMPARISON_METRICS),
+        finished=[
+            *finished(rules.train),
+            rules.metrics.log.status,
+            rules.verdicts.log.status,
+            rules.plot_differences.log.status,
+            *expand(rules.plot_variant.log.status, variant=VARIANTS),
+            *expand(rules.plot_comparison.log.status, metric=COMPARISON_METRICS),
         ],
         template=WORKFLOW_DIR / "templates" / "report.md.j2",
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
@@ -30,7 +29,7 @@ rule report:
             labels={"file": "report.md"},
         ),
     log:
-        "results/logs/report.log",
+        **job_log("report"),
     conda:
         "../../envs/analysis.yaml"
     params:

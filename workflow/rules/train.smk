@@ -2,7 +2,7 @@ rule train:
     input:
         train=rules.split.output.train,
         validation=rules.split.output.validation,
-        upstream_logs=rules.split.log,
+        finished=rules.split.log.status,
         lib=library("datasets", "models", "training"),
     output:
         model=f"{RUN}/model.keras",
@@ -16,7 +16,7 @@ rule train:
         layers=f"{RUN}/layers.json",
         facts=f"{RUN}/training.json",
     log:
-        "results/logs/train/{variant}/seed{seed}.log",
+        **job_log("train/{variant}/seed{seed}"),
     benchmark:
         TRAIN_BENCHMARK
     conda:

@@ -7,9 +7,9 @@ from ablation.joblog import run_logged
 
 
 def main(smk):
-    data = smk.params.data
+    data = smk.config["data"]
     origin = datasets.download(smk.output[0], data, datasets.dataset_spec(data["name"]))
     logging.info("wrote %s from %s", smk.output[0], origin)
 
 
-run_logged(snakemake.log[0], lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821

@@ -20,4 +20,4 @@ def main(smk):
     reporting.write_metrics(smk.output[0], reporting.metrics_table(rows))
 
 
-run_logged(snakemake.log[0], lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821

@@ -13,4 +13,4 @@ def main(smk):
     plotting.plot_comparison(histories, smk.wildcards.metric, smk.output[0])
 
 
-run_logged(snakemake.log[0], lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821

@@ -12,4 +12,4 @@ def main(smk):
     plotting.plot_differences(judged, smk.params.metrics, smk.output[0])
 
 
-run_logged(snakemake.log[0], lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821

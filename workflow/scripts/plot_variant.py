@@ -11,4 +11,4 @@ def main(smk):
     plotting.plot_variant(histories, smk.wildcards.variant, smk.output[0])
 
 
-run_logged(snakemake.log[0], lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821

@@ -58,4 +58,4 @@ def main(smk):
     atomic.write_text(smk.output[0], reporting.render(smk.input.template, context))
 
 
-run_logged(snakemake.log[0], lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821

@@ -18,4 +18,4 @@ def main(smk):
         logging.info("%s: %d images -> %s", name, len(x), smk.output[name])
 
 
-run_logged(snakemake.log[0], lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821

@@ -85,7 +85,11 @@ def check_yaml_file(path) -> None:
     UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     try:
         with open(path, encoding="utf-8") as f:
-            yaml.load(f, Loader=UniqueKeys)
+            loader = UniqueKeys(f)  # a SafeLoader: plain data only
+            try:
+                loader.get_single_data()
+            finally:
+                loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Callable
 
+from . import atomic
 from .errors import StudyError
 
 
@@ -32,10 +33,18 @@ def _fds_to(path: str):
             os.close(saved[1])
 
 
-def run_logged(log_path: str, work: Callable[[], object]) -> None:
-    """Run ``work()`` with output to ``log_path``; exit 1 with a one-line cause
-    on an expected error (bad data, impossible architecture)."""
+def run_logged(logs, work: Callable[[], object]) -> None:
+    """Run ``work()`` with output to the job's log (``logs[0]``); exit 1 with a
+    one-line cause on an expected error (bad data, impossible architecture).
+
+    ``logs.status``, where the rule declares one, reads "running" until ``work()``
+    has returned, then "done" (see job_log in rules/common.smk).
+    """
+    log_path = logs[0]
+    status = getattr(logs, "status", None)
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
+    if status:
+        atomic.write_text(status, "running\n")
     try:
         with _fds_to(log_path):
             logging.basicConfig(
@@ -55,3 +64,5 @@ def run_logged(log_path: str, work: Callable[[], object]) -> None:
     except StudyError as exc:
         print(f"error: {exc} (log: {log_path})", file=sys.stderr)
         sys.exit(1)
+    if status:
+        atomic.write_text(status, "done\n")
