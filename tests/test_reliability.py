@@ -254,3 +254,26 @@ def test_offline_without_the_dataset_fails_in_one_line_naming_the_sources(tmp_pa
     result = snakemake(project, "report.md", env=OFFLINE)
     assert result.returncode != 0
     assert "error: no data source could be reached" in result.stdout + result.stderr
+
+
+def test_a_full_disk_is_one_line_and_the_job_says_it_did_not_finish(tmp_path, capsys):
+    import errno
+
+    from ablation.joblog import run_logged
+
+    class Logs(list):  # as snakemake.log: the log first, the status by name
+        status = str(tmp_path / "job.status")
+
+    logs = Logs([str(tmp_path / "job.log"), Logs.status])
+
+    def work():
+        raise OSError(errno.ENOSPC, "No space left on device", "results/x.npz")
+
+    with pytest.raises(SystemExit) as exit_:
+        run_logged(logs, work)
+    assert exit_.value.code == 1
+    # The console gets one line (here pytest also catches what goes to the log).
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "error: no space left on the disk writing results/x.npz; free some and run again"
+    )
+    assert (tmp_path / "job.status").read_text() == "running\n"

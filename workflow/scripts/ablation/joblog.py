@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sys
@@ -63,6 +64,13 @@ def run_logged(logs, work: Callable[[], object]) -> None:
                 raise
     except StudyError as exc:
         print(f"error: {exc} (log: {log_path})", file=sys.stderr)
+        sys.exit(1)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # Outputs are written atomically: what was built before stays as it was.
+        where = f" writing {exc.filename}" if exc.filename else ""
+        print(f"error: no space left on the disk{where}; free some and run again", file=sys.stderr)
         sys.exit(1)
     if status:
         atomic.write_text(status, "done\n")
