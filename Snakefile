@@ -61,6 +61,9 @@ include: "workflow/rules/plot.smk"
 include: "workflow/rules/report.smk"
 
 
+record_unfinished_jobs()
+
+
 rule all:
     default_target: True
     input:

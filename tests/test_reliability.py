@@ -249,6 +249,19 @@ def test_offline_a_dataset_copied_into_a_fresh_clone_is_used_not_refetched(tiny_
 
 
 @pytest.mark.workflow
+def test_offline_a_fresh_clone_reads_the_dataset_from_local_path(tiny_study, tmp_path):
+    copy = tmp_path / "downloads" / "mnist.npz"
+    copy.parent.mkdir()
+    shutil.copy(tiny_study / "resources" / "mnist.npz", copy)
+    config = tiny_config()
+    config["data"]["local_path"] = str(copy)
+    project = project_copy(tmp_path / "clone", config)
+    check(snakemake(project, "report.md", env=OFFLINE))
+    log = (project / "results" / "logs" / "download.log").read_text()
+    assert f"wrote resources/mnist.npz from data.local_path {copy}" in log
+
+
+@pytest.mark.workflow
 def test_offline_without_the_dataset_fails_in_one_line_naming_the_sources(tmp_path):
     project = project_copy(tmp_path / "clone", tiny_config())
     result = snakemake(project, "report.md", env=OFFLINE)
@@ -277,3 +290,16 @@ def test_a_full_disk_is_one_line_and_the_job_says_it_did_not_finish(tmp_path, ca
         "error: no space left on the disk writing results/x.npz; free some and run again"
     )
     assert (tmp_path / "job.status").read_text() == "running\n"
+
+
+@pytest.mark.workflow
+def test_a_retrain_killed_before_it_wrote_its_status_is_redone(study_copy):
+    # Killed in the instant after Snakemake deleted the job's outputs and logs.
+    for name in ("model.keras", "history.csv", "layers.json", "training.json"):
+        (study_copy / RETRAINED / name).unlink()
+    for suffix in (".log", ".status"):
+        (study_copy / f"results/logs/train/with_bn/seed1{suffix}").unlink()
+    plan = check(snakemake(study_copy, "-n", "report.md")).stdout
+    assert "Training with_bn with seed 1" in plan, plan
+    check(snakemake(study_copy, "report.md"))
+    assert_consistent(study_copy)

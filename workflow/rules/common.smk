@@ -49,9 +49,15 @@ def arch(variant):
     return {k: config["variants"][variant][k] for k in models.ARCHITECTURE_KEYS}
 
 
+DATA_IDENTITY = ("name", "sha256", "idx_sha256")
+
+
 def config_sha256():
-    """A fingerprint of the whole study as validated (defaults filled in)."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+    """A fingerprint of the whole study as validated (defaults filled in); of the
+    data, its identity (name and hashes), not where it was fetched from."""
+    data = {k: v for k, v in config["data"].items() if k in DATA_IDENTITY}
+    study = {**config, "data": data}
+    return hashlib.sha256(json.dumps(study, sort_keys=True).encode()).hexdigest()
 
 
 def runs(variants=None):
@@ -81,3 +87,30 @@ def job_log(name):
 def finished(rule, variants=None):
     """The status file of each run's job of ``rule``."""
     return [rule.log.status.format(**r) for r in runs(variants)]
+
+
+def record_unfinished_jobs():
+    """Close the one gap of job_log: a job killed in the instant between Snakemake
+    deleting its outputs and logs and the job writing "running" leaves no status.
+    Where a job's status and some of its outputs are missing while files made from
+    them exist, record "running" for it, as it would have."""
+    checks = [
+        (rules.split, {}, run_files("model.keras")),
+        *[(rules.train, r, [run_files("test_metrics.json")[i]]) for i, r in enumerate(runs())],
+        *[(rules.evaluate, r, [rules.metrics.output[0]]) for r in runs()],
+        (rules.metrics, {}, [rules.verdicts.output[0], "report.md"]),
+        (rules.verdicts, {}, [rules.plot_differences.output[0], "report.md"]),
+        (rules.plot_differences, {}, ["report.md"]),
+        *[(rules.plot_variant, {"variant": v}, ["report.md"]) for v in VARIANTS],
+        *[(rules.plot_comparison, {"metric": m}, ["report.md"]) for m in COMPARISON_METRICS],
+    ]
+    for rule, wildcards, made_from in checks:
+        status = rule.log.status.format(**wildcards)
+        outputs = expand(rule.output, **wildcards)
+        if (
+            not os.path.exists(status)
+            and not all(os.path.exists(f) for f in outputs)
+            and any(os.path.exists(f) for f in made_from)
+        ):
+            Path(status).parent.mkdir(parents=True, exist_ok=True)
+            Path(status).write_text("running\n")

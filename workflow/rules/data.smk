@@ -29,11 +29,7 @@ else:
         conda:
             "../../envs/analysis.yaml"
         params:
-            identity={
-                key: value
-                for key, value in config["data"].items()
-                if key in ("name", "sha256", "idx_sha256")
-            },
+            identity={k: v for k, v in config["data"].items() if k in DATA_IDENTITY},
         message:
             "Downloading {DATASET} (verified by SHA-256)"
         script:
