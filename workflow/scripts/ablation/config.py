@@ -100,7 +100,7 @@ def from_command_line(config: dict[str, Any]) -> None:
     """`--config 'seeds=[1,2]'` arrives as ['1', '2']: seeds are whole numbers."""
     seeds = config.get("seeds")
     if isinstance(seeds, list):
-        config["seeds"] = [int(s) if isinstance(s, str) and s.isdigit() else s for s in seeds]
+        config["seeds"] = [int(s) if isinstance(s, str) and s.strip().isdigit() else s for s in seeds]
 
 
 def check_strict_types(config: dict[str, Any], schema_path) -> None:
