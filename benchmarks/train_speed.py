@@ -47,10 +47,10 @@ def load_yaml(relative: str) -> dict:
     return yaml.safe_load((ROOT / relative).read_text())
 
 
-def workflow_training_defaults() -> dict:
-    """The training settings a default study uses: config.yaml over the schema's defaults."""
-    schema = load_yaml("workflow/schemas/config.schema.yaml")["properties"]["training"]
-    return {**schema_defaults(schema), **load_yaml("config.yaml")["training"]}
+def workflow_defaults(section: str) -> dict:
+    """The settings a default study uses: config.yaml over the schema's defaults."""
+    schema = load_yaml("workflow/schemas/config.schema.yaml")["properties"][section]
+    return {**schema_defaults(schema), **load_yaml("config.yaml").get(section, {})}
 
 
 def variant_arch(name):
@@ -110,7 +110,7 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
     import keras
 
     if mode == "workflow":
-        training.configure_tensorflow(threads, seed)
+        training.configure_tensorflow(threads)  # train() seeds itself
     else:
         # The same threads and seed, without the workflow's op determinism.
         set_threads(threads)
@@ -120,23 +120,23 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
     arrays = datasets.load_dataset(ROOT / "resources" / "mnist.npz", datasets.MNIST)
     parts = datasets.split(arrays, 0.1)
     arch = variant_arch(variant)
-    cfg = dict(workflow_training_defaults(), epochs=epochs)
+    cfg = dict(workflow_defaults("training"), epochs=epochs)
+    execution = workflow_defaults("execution")
     steps = math.ceil(len(parts["train"][0]) / cfg["batch_size"])
     if mode == "workflow":
         warm = {k: (v[0][:320], v[1][:320]) for k, v in parts.items()}
         training.train(arch=arch, training=dict(cfg, epochs=1), seed=seed, train_xy=warm["train"],
                        validation_xy=warm["validation"], checkpoint_dir="/tmp/bench-warmup",
-                       verbose=0)  # fmt: skip
-        keras.utils.set_random_seed(seed)
+                       execution=execution, verbose=0)  # fmt: skip
         start, cpu = time.perf_counter(), cpu_seconds()
         result = training.train(arch=arch, training=cfg, seed=seed, train_xy=parts["train"],
-                                validation_xy=parts["validation"],
+                                validation_xy=parts["validation"], execution=execution,
                                 checkpoint_dir=f"/tmp/bench-{os.getpid()}", verbose=0)  # fmt: skip
         seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         val_accuracy = result["history"][-1]["val_accuracy"]
         training.remove_checkpoints(f"/tmp/bench-{os.getpid()}")
     else:
-        cfg = dict(cfg, steps_per_execution=1)  # Keras's default, as the original compiled
+        # compile_model's steps_per_execution=1 is Keras's default, as the original compiled.
         if mode == "plain":
             # As the original: float32 arrays in memory, validation_split inside fit.
             x = arrays["x_train"].astype("float32")[..., None] / 255.0

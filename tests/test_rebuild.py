@@ -170,3 +170,9 @@ def test_a_split_rerun_that_writes_the_same_arrays_retrains_nothing(study_copy):
 def test_a_code_change_never_refetches_the_dataset(study_copy):
     append(study_copy / "workflow" / "scripts" / "ablation" / "datasets.py", "\n# edited\n")
     assert "resources/mnist.npz" not in planned(study_copy)
+
+
+@pytest.mark.parametrize("setting, value", [("eval_batch_size", 7), ("steps_per_execution", 2)])
+def test_execution_settings_retrain_nothing(study_copy, setting, value):
+    edit_config(study_copy, lambda c: c.setdefault("execution", {}).update({setting: value}))
+    assert planned(study_copy) == set()

@@ -53,10 +53,10 @@ DATA_IDENTITY = ("name", "sha256", "idx_sha256")
 
 
 def config_sha256():
-    """A fingerprint of the whole study as validated (defaults filled in); of the
-    data, its identity (name and hashes), not where it was fetched from."""
+    """A fingerprint of the study as validated (defaults filled in): of the data, its
+    identity (name and hashes), not where it was fetched from; no execution settings."""
     data = {k: v for k, v in config["data"].items() if k in DATA_IDENTITY}
-    study = {**config, "data": data}
+    study = {k: v for k, v in config.items() if k != "execution"} | {"data": data}
     return hashlib.sha256(json.dumps(study, sort_keys=True).encode()).hexdigest()
 
 

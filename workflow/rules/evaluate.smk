@@ -17,8 +17,6 @@ rule evaluate:
     conda:
         "../../envs/tensorflow.yaml"
     threads: 2
-    params:
-        eval_batch_size=config["training"]["eval_batch_size"],
     message:
         "Evaluating {wildcards.variant} seed {wildcards.seed} on the test set"
     script:

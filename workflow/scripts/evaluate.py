@@ -2,13 +2,16 @@
 
 import logging
 
-from ablation import atomic, datasets, evaluation
+from ablation import atomic, datasets, evaluation, training
 from ablation.joblog import run_logged
 
 
 def main(smk):
+    training.configure_tensorflow(smk.threads)
     x, y = datasets.read_split(smk.input.test)
-    scores = evaluation.evaluate(smk.input.model, x, y, smk.params.eval_batch_size)
+    # From the config, not params: the batch changes memory, not the scores.
+    batch = smk.config["execution"]["eval_batch_size"]
+    scores = evaluation.evaluate(smk.input.model, x, y, batch)
     atomic.write_json(smk.output[0], scores)
     logging.info("test loss %.4f, accuracy %.4f", scores["test_loss"], scores["test_accuracy"])
 

@@ -1,17 +1,14 @@
 """Rule train: one variant, one seed."""
 
 import logging
-import os
 
 from ablation import datasets, training
 from ablation.joblog import run_logged
 
 
 def main(smk):
-    # Never more TensorFlow threads than this process may run on.
-    threads = max(1, min(smk.threads, len(os.sched_getaffinity(0))))
+    threads = training.configure_tensorflow(smk.threads)
     seed = int(smk.wildcards.seed)
-    training.configure_tensorflow(threads, seed)
     logging.info("variant %s, seed %d, %d threads", smk.wildcards.variant, seed, threads)
     result = training.train(
         arch=smk.params.arch,
@@ -20,6 +17,8 @@ def main(smk):
         train_xy=datasets.read_split(smk.input.train),
         validation_xy=datasets.read_split(smk.input.validation),
         checkpoint_dir=smk.params.checkpoint_dir,
+        # Read from the config, not params: it changes speed, not results.
+        execution=smk.config["execution"],
     )
     training.write_outputs(
         result,

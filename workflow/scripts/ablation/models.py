@@ -120,7 +120,9 @@ def read_model(path):
     return keras.models.load_model(path, custom_objects=custom, safe_mode=True)
 
 
-def compile_model(model, training: dict[str, Any], loss_on: str = "logits") -> None:
+def compile_model(
+    model, training: dict[str, Any], loss_on: str = "logits", steps_per_execution: int = 1
+) -> None:
     import keras
 
     if loss_on not in LOSS_ON:
@@ -132,7 +134,7 @@ def compile_model(model, training: dict[str, Any], loss_on: str = "logits") -> N
         optimizer=optimizer,
         loss=crossentropy_on_probabilities() if loss_on == "probabilities" else training["loss"],
         metrics=["accuracy"],
-        steps_per_execution=training.get("steps_per_execution", 1),
+        steps_per_execution=steps_per_execution,
     )
 
 

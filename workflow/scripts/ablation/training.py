@@ -33,14 +33,14 @@ log = logging.getLogger(__name__)
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
 
-def configure_tensorflow(threads: int, seed: int) -> None:
-    """Thread pools from the rule's ``threads``, GPU memory growth, determinism.
-
-    Must run before TensorFlow executes its first op.
+def configure_tensorflow(threads: int) -> int:
+    """Thread pools from the rule's ``threads`` (never more than this process may
+    run on), GPU memory growth: the same for every TensorFlow job (train, evaluate).
+    Must run before TensorFlow's first op. Returns the threads used.
     """
-    import keras
     import tensorflow as tf
 
+    threads = max(1, min(threads, len(os.sched_getaffinity(0))))
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -52,8 +52,7 @@ def configure_tensorflow(threads: int, seed: int) -> None:
             tf.config.experimental.set_memory_growth(gpu, True)
         except RuntimeError:
             log.warning("GPU already initialised; memory growth left as it is")
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    return threads
 
 
 def environment() -> dict[str, Any]:
@@ -205,6 +204,10 @@ def latest_checkpoint(directory: Path, job_fingerprint: str):
     return None
 
 
+# How a training runs, not what it learns (config `execution:`): the defaults.
+EXECUTION = {"eval_batch_size": 100, "steps_per_execution": 1}
+
+
 def train(
     *,
     arch: dict[str, Any],
@@ -213,14 +216,27 @@ def train(
     train_xy: tuple[np.ndarray, np.ndarray],
     validation_xy: tuple[np.ndarray, np.ndarray],
     checkpoint_dir: str | Path,
+    execution: dict[str, Any] | None = None,
     num_classes: int = 10,
     verbose: int = 2,
 ) -> dict[str, Any]:
-    """Train one variant with one seed; return the model, history and facts."""
+    """Train one variant with one seed; return the model, history and facts.
+
+    Deterministic by itself: it seeds Keras (Python, NumPy, TensorFlow) from ``seed``
+    and turns on TensorFlow's op determinism. ``execution`` changes speed and memory
+    only, so it is not part of the job's fingerprint: a checkpoint made under other
+    execution settings is resumed.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    execution = {**EXECUTION, **(execution or {})}
     (x_tr, y_tr), (x_va, y_va) = train_xy, validation_xy
     epochs, batch_size = training["epochs"], training["batch_size"]
     steps = math.ceil(len(x_tr) / batch_size)
-    group = steps_per_execution(steps, training.get("steps_per_execution", 1))
+    group = steps_per_execution(steps, execution["steps_per_execution"])
     image_shape = tuple(x_tr.shape[1:])
     checkpoint_dir = Path(checkpoint_dir)
     job = {
@@ -242,7 +258,7 @@ def train(
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
         model = models.build_model(arch, image_shape, num_classes)
         # A resumed model keeps its compiled settings (the same job, so the same group).
-        models.compile_model(model, dict(training, steps_per_execution=group), arch["loss_on"])
+        models.compile_model(model, training, arch["loss_on"], steps_per_execution=group)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     first_epoch = len(history)
 
@@ -253,7 +269,7 @@ def train(
             epochs=epochs,
             initial_epoch=first_epoch,
             steps_per_epoch=steps,
-            validation_data=evaluation_batches(x_va, y_va, training["eval_batch_size"]),
+            validation_data=evaluation_batches(x_va, y_va, execution["eval_batch_size"]),
             callbacks=[epoch_checkpoint_callback(checkpoint_dir, job_fingerprint, history)],
             shuffle=False,  # the batches are already shuffled, by (seed, epoch)
             verbose=verbose,
