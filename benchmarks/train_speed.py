@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from ablation import datasets, models, training  # noqa: E402
+from ablation import datasets, models, pipeline, training  # noqa: E402
 
 
 def schema_defaults(section: dict) -> dict:
@@ -148,11 +148,11 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
             # to tell the input pipeline's share from the rest of the workflow path.
             (x_tr, y_tr), (x_va, y_va) = parts["train"], parts["validation"]
             batches = functools.partial(
-                training.training_batches, batch_size=32, seed=seed, first_epoch=0, epochs=epochs
+                pipeline.training_batches, batch_size=32, seed=seed, first_epoch=0, epochs=epochs
             )
             warm_up = {"x": batches(x_tr[:320], y_tr[:320]), "steps_per_epoch": 10}
             data = {"x": batches(x_tr, y_tr), "steps_per_epoch": steps,
-                    "validation_data": training.evaluation_batches(x_va, y_va, 32)}  # fmt: skip
+                    "validation_data": pipeline.evaluation_batches(x_va, y_va, 32)}  # fmt: skip
         model = models.build_model(arch)
         models.compile_model(model, cfg)
         model.fit(**warm_up, epochs=1, verbose=0)

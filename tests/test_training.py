@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ablation import datasets, models, training
+from ablation import datasets, models, pipeline, training
 
 ARCH = {
     "conv_filters": [8, 16],
@@ -121,7 +121,7 @@ def test_each_epoch_sees_every_image_once_in_a_seeded_order():
     y = np.arange(70, dtype=np.uint8)
 
     def epochs(first):
-        batches = training.training_batches(x, y, 32, seed=5, first_epoch=first, epochs=3)
+        batches = pipeline.training_batches(x, y, 32, seed=5, first_epoch=first, epochs=3)
         labels = np.concatenate([b[1].numpy() for b in batches])
         return labels.reshape(-1, 70)
 
@@ -130,7 +130,7 @@ def test_each_epoch_sees_every_image_once_in_a_seeded_order():
     assert not np.array_equal(full[0], full[1])  # reshuffled each epoch
     assert np.array_equal(epochs(1), full[1:])  # epoch order does not depend on the start
     # Images are scaled to [0, 1] in the graph, with a channel axis.
-    images, _ = next(iter(training.training_batches(x, y, 32, 5, 0, 1)))
+    images, _ = next(iter(pipeline.training_batches(x, y, 32, 5, 0, 1)))
     assert images.shape == (32, 1, 1, 1) and float(images.numpy().max()) <= 69 / 255 + 1e-7
 
 

@@ -15,7 +15,7 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
 
 def evaluate(model_path, x: np.ndarray, y: np.ndarray, batch_size: int, num_classes: int = 10) -> dict[str, Any]:
     from .models import read_model
-    from .training import evaluation_batches
+    from .pipeline import evaluation_batches
 
     model = read_model(model_path)
     scores = model.evaluate(evaluation_batches(x, y, batch_size), verbose=0, return_dict=True)
