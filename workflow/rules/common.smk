@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from ablation import datasets, models, verdicts
+from ablation import datasets, metrics, models
 
 # Files of the workflow itself, found from the Snakefile, as paths relative to the
 # working directory: Snakemake records input paths, and relative ones stay the
@@ -27,8 +27,8 @@ DATASET = config["data"]["name"]
 DATASET_TITLE = datasets.dataset_spec(DATASET).title
 RUN = "results/{variant}/seed{seed}"
 TRAIN_BENCHMARK = "results/benchmarks/train/{variant}/seed{seed}.tsv"
-COMPARISON_METRICS = ["loss", "accuracy", "val_loss", "val_accuracy"]
-VERDICT_METRICS = list(verdicts.COMPARED)
+COMPARISON_METRICS = list(metrics.CURVES)
+VERDICT_METRICS = list(metrics.COMPARED)
 
 
 # Only the study's own variants and seeds: a path naming another is refused by name.

@@ -2,7 +2,7 @@ rule plot_variant:
     input:
         histories=lambda wc: run_files("history.csv", [wc.variant]),
         finished=lambda wc: finished(rules.train, [wc.variant]),
-        lib=library("plotting"),
+        lib=library("metrics", "plotting"),
     output:
         report(
             "results/{variant}/curves.png",
@@ -25,7 +25,7 @@ rule plot_comparison:
     input:
         histories=run_files("history.csv"),
         finished=finished(rules.train),
-        lib=library("plotting"),
+        lib=library("metrics", "plotting"),
     output:
         report(
             "results/comparison/{metric}.png",
@@ -51,7 +51,7 @@ rule plot_differences:
     input:
         verdicts=rules.verdicts.output[0],
         finished=rules.verdicts.log.status,
-        lib=library("plotting", "statistics", "verdicts"),
+        lib=library("metrics", "plotting"),
     output:
         report(
             "results/comparison/differences.png",

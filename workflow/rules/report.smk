@@ -20,7 +20,7 @@ rule report:
         ],
         template=WORKFLOW_DIR / "templates" / "report.md.j2",
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
-        lib=library("reporting", "statistics", "verdicts"),
+        lib=library("metrics", "reporting", "statistics", "verdicts"),
     output:
         report(
             "report.md",

@@ -13,13 +13,8 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .atomic import atomic_path  # noqa: E402
+from .metrics import METRICS, curve_label  # noqa: E402
 
-METRIC_LABELS = {
-    "loss": "training loss",
-    "accuracy": "training accuracy",
-    "val_loss": "validation loss",
-    "val_accuracy": "validation accuracy",
-}
 
 
 def seed_band(histories: Sequence[pd.DataFrame], metric: str) -> pd.DataFrame:
@@ -68,8 +63,8 @@ def plot_comparison(histories: Mapping[str, Sequence[pd.DataFrame]], metric: str
         _draw(ax, seed_band(runs, metric), variant)
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-    ax.set_title(f"{METRIC_LABELS.get(metric, metric)} by variant")
+    ax.set_ylabel(curve_label(metric))
+    ax.set_title(f"{curve_label(metric)} by variant")
     ax.grid(alpha=0.3)
     ax.legend()
     _save(fig, path)
@@ -78,8 +73,6 @@ def plot_comparison(histories: Mapping[str, Sequence[pd.DataFrame]], metric: str
 def plot_differences(verdicts: Mapping, metrics: Sequence[str], path) -> None:
     """A forest plot: per comparison and metric, the paired difference with its
     intervals, zero, the equivalence band, and the original's single-run difference."""
-    from .verdicts import METRICS
-
     comparisons = verdicts["comparisons"]
     ncols = 2
     nrows = -(-len(metrics) // ncols)
@@ -114,7 +107,7 @@ def plot_differences(verdicts: Mapping, metrics: Sequence[str], path) -> None:
         ax.set_ylim(-0.6, len(comparisons) - 0.4)
         better = "right" if spec.higher_is_better else "left"
         unit = "pp" if spec.percent else ""
-        ax.set_title(f"{spec.label} ({unit + ', ' if unit else ''}better to the {better})", fontsize=10)
+        ax.set_title(f"{spec.final_label} ({unit + ', ' if unit else ''}better to the {better})", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
     for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)

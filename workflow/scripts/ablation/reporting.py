@@ -17,11 +17,11 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from . import atomic, statistics, verdicts
+from . import atomic, statistics
+from .metrics import METRICS
 
 METRICS_COLUMNS = (
-    "variant", "seed", "epochs", "train_loss", "train_accuracy", "val_loss",
-    "val_accuracy", "test_loss", "test_accuracy", "train_images", "validation_images",
+    "variant", "seed", "epochs", *METRICS, "train_images", "validation_images",
     "test_images", "total_params", "non_trainable_params", "flatten_width",
     "mean_epoch_seconds", "weights_sha256",
 )  # fmt: skip
@@ -43,12 +43,7 @@ def metrics_row(
         "variant": variant,
         "seed": int(seed),
         "epochs": int(last["epoch"]),
-        "train_loss": float(last["loss"]),
-        "train_accuracy": float(last["accuracy"]),
-        "val_loss": float(last["val_loss"]),
-        "val_accuracy": float(last["val_accuracy"]),
-        "test_loss": test["test_loss"],
-        "test_accuracy": test["test_accuracy"],
+        **{m.name: float(last[m.history] if m.history else test[m.name]) for m in METRICS.values()},
         "train_images": facts["train_images"],
         "validation_images": facts["validation_images"],
         "test_images": test["test_images"],
@@ -78,7 +73,7 @@ def read_metrics(path) -> pd.DataFrame:
 
 def summarize(metrics: pd.DataFrame, order: Iterable[str] | None = None) -> pd.DataFrame:
     """Per variant: number of seeds and mean / std / min / max of each metric."""
-    numeric = ["test_accuracy", "test_loss", "val_accuracy", "val_loss", "train_accuracy", "train_loss"]
+    numeric = list(METRICS)
     grouped = metrics.groupby("variant", sort=False)
     summary = grouped[numeric].agg(["mean", "std", "min", "max"])
     summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
@@ -261,7 +256,7 @@ def provenance(
 
 def _metric(value, metric: str, signed: bool = False) -> str:
     """A value of ``metric`` as the report shows it (accuracies in pp)."""
-    return verdicts.METRICS[metric].format(value, signed)
+    return METRICS[metric].format(value, signed)
 
 
 def _pp(value) -> str:

@@ -17,33 +17,8 @@ from typing import Any, Mapping
 import pandas as pd
 
 from . import statistics
+from .metrics import COMPARED, METRICS
 
-
-@dataclass(frozen=True)
-class Metric:
-    label: str
-    higher_is_better: bool
-    # Accuracies are shown as percentage points, losses as plain numbers.
-    percent: bool
-
-    def format(self, value, signed: bool = False) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return "–"
-        if self.percent:
-            return f"{100 * value:{'+' if signed else ''}.2f} pp"
-        return f"{value:{'+' if signed else ''}.4f}"
-
-
-METRICS = {
-    "test_accuracy": Metric("test accuracy", True, True),
-    "test_loss": Metric("test loss", False, False),
-    "val_accuracy": Metric("validation accuracy (last epoch)", True, True),
-    "val_loss": Metric("validation loss (last epoch)", False, False),
-    "train_accuracy": Metric("training accuracy (last epoch)", True, True),
-    "train_loss": Metric("training loss (last epoch)", False, False),
-}
-# What each comparison of the report shows, in this order.
-COMPARED = ("test_accuracy", "test_loss", "val_accuracy", "val_loss")
 
 CLAIM_EXPECTATIONS = ("better", "worse", "no difference")
 OPPOSITE = {"better": "worse", "worse": "better"}
@@ -99,7 +74,7 @@ def compare_metric(
     weights_b = _seed_values(metrics, against, "weights_sha256")
     result: dict[str, Any] = {
         "metric": metric,
-        "label": spec.label,
+        "label": spec.final_label,
         "n": n,
         "seeds": seeds,
         "variant_mean": float(a.loc[seeds].mean()) if n else math.nan,
