@@ -18,7 +18,10 @@ def study(a_acc, b_acc, *, weights=None, params=(100, 100), flatten=(576, 576)):
     """Variants a and b over seeds 1..n: test accuracy as given, the other metrics
     moving with it (loss = 1 - accuracy, so lower loss goes with higher accuracy)."""
     rows = []
-    for name, values, p, f in (("a", a_acc, params[0], flatten[0]), ("b", b_acc, params[1], flatten[1])):
+    for name, values, p, f in (
+        ("a", a_acc, params[0], flatten[0]),
+        ("b", b_acc, params[1], flatten[1]),
+    ):
         for seed, acc in enumerate(values, start=1):
             rows.append(
                 {
@@ -93,7 +96,11 @@ def test_a_claim_on_several_metrics_is_holm_corrected_against_it():
     # correction (p times 4) leaves it not shown.
     table = NOISY.copy()
     a, b = table["variant"] == "a", table["variant"] == "b"
-    table.loc[a, "test_accuracy"] = table.loc[b, "test_accuracy"].to_numpy() + [0.002, 0.0035, 0.0025]
+    table.loc[a, "test_accuracy"] = table.loc[b, "test_accuracy"].to_numpy() + [
+        0.002,
+        0.0035,
+        0.0025,
+    ]
     alone = verdicts.judge_claim(table, claim("worse"), SETTINGS)
     assert alone["status"] == "contradicted"
     assert 0.01 < alone["results"][0]["p"] < 0.05
@@ -190,3 +197,23 @@ def test_every_claim_of_the_reference_is_well_formed_and_tested_by_default():
     assert sum("層數減少與增加" in c["quote"] for c in reference["claims"]) == 2
     assert all(c["reason"] for c in reference["not_checkable"])
     assert any("9:1" in note for note in reference["notes"])
+
+
+def test_inside_the_margin_alone_but_not_after_holm_says_so():
+    # Test accuracy alone would be shown equivalent (p about 0.03); over four metrics,
+    # Holm's correction multiplies that p by up to 4.
+    table = NOISY.copy()
+    a, b = table["variant"] == "a", table["variant"] == "b"
+    table.loc[a, "test_accuracy"] = table.loc[b, "test_accuracy"].to_numpy() + [
+        0.0008,
+        -0.0006,
+        0.0004,
+    ]
+    alone = verdicts.compare_metric(table, "a", "b", "test_accuracy", SETTINGS)
+    assert alone["p_equivalence"] < 0.05
+    result = verdicts.compare(table, {"variant": "a", "against": "b"}, SETTINGS)["results"][0]
+    assert result["verdict"] == "inconclusive"
+    assert (
+        "inside ±0.20 pp on its own but not after Holm's correction over 4 metrics"
+        in result["reason"]
+    )

@@ -133,7 +133,9 @@ def detectable_difference(sd: float, n: int, alpha: float, power: float) -> floa
     hi = sd
     while power_difference(hi, sd, n, alpha) < power:
         hi *= 2
-    return float(brentq(lambda d: power_difference(d, sd, n, alpha) - power, 0.0, hi, xtol=sd * 1e-9))
+    return float(
+        brentq(lambda d: power_difference(d, sd, n, alpha) - power, 0.0, hi, xtol=sd * 1e-9)
+    )
 
 
 def seeds_needed(power_at, target: float) -> int | None:
