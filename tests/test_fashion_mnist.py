@@ -5,6 +5,7 @@ from Debian's dataset-fashion-mnist package, which .ci/run installs; without it
 the workflow test skips (and fails in CI).
 """
 
+import dataclasses
 import gzip
 import os
 from pathlib import Path
@@ -18,6 +19,7 @@ from ablation.datasets import DataError
 from conftest import REPO, check, project_copy, snakemake, tiny_config
 
 FASHION = yaml.safe_load((REPO / "config" / "fashion_mnist.yaml").read_text())["data"]
+DEBIAN = datasets.FASHION_MNIST.sources[-1]
 
 
 def idx(array: np.ndarray) -> bytes:
@@ -40,14 +42,14 @@ def test_idx_reader_names_a_truncated_file():
 def test_fallback_folder_with_a_wrong_file_is_refused(tmp_path):
     for key, name in datasets.IDX_FILES.items():
         (tmp_path / name).write_bytes(gzip.compress(idx(np.zeros((3, 28, 28) if key[0] == "x" else (3,)))))
-    cfg = dict(FASHION, url="http://127.0.0.1:9/", local_dir=str(tmp_path))
+    folder = dataclasses.replace(DEBIAN, location=str(tmp_path))
     with pytest.raises(DataError, match=r"train-images-idx3-ubyte\.gz \(decompressed\): SHA-256 mismatch"):
-        datasets.fetch_idx_arrays(cfg)
+        datasets.fetch_idx_arrays(folder)
 
 
 @pytest.mark.workflow
 def test_tiny_study_on_fashion_mnist(tmp_path):
-    if not Path(FASHION["local_dir"]).is_dir():
+    if not Path(DEBIAN.location).is_dir():
         reason = "Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist"
         pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
     config = tiny_config()

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from ablation import models
+from ablation import datasets, models
 from conftest import REPO
 
 # Output shapes and parameter counts of the original report's tables (figures 1-4).
@@ -77,6 +77,9 @@ ORIGINAL_TABLES = {
     ),
 }
 
+# The input and classes of the study's dataset, from the registry.
+MNIST_SHAPE = (datasets.MNIST.image_shape, datasets.MNIST.num_classes)
+
 SCHEMA_DEFAULTS = {
     "kernel_size": 3,
     "pool_size": 2,
@@ -102,14 +105,14 @@ def test_default_config_holds_the_original_four_and_the_sigmoid_claim():
         "output_activation": "sigmoid",
         "loss_on": "probabilities",
     }
-    table = models.layer_table(models.build_model(variants["sigmoid_output"]))
+    table = models.layer_table(models.build_model(variants["sigmoid_output"], *MNIST_SHAPE))
     assert table["total_params"] == ORIGINAL_TABLES["baseline"][1]
 
 
 @pytest.mark.parametrize("variant", list(ORIGINAL_TABLES))
 def test_layer_table_matches_the_original(variant):
     rows, total, non_trainable = ORIGINAL_TABLES[variant]
-    table = models.layer_table(models.build_model(default_variants()[variant]))
+    table = models.layer_table(models.build_model(default_variants()[variant], *MNIST_SHAPE))
     assert [(r["type"], r["output_shape"], r["params"]) for r in table["layers"]] == rows
     assert table["total_params"] == total
     assert table["non_trainable_params"] == non_trainable
@@ -118,10 +121,10 @@ def test_layer_table_matches_the_original(variant):
 
 def test_feature_maps_shrink_by_the_pool():
     arch = {**SCHEMA_DEFAULTS, "conv_filters": [8, 8, 8, 8]}
-    assert models.feature_map_sizes(arch) == [(14, 14), (7, 7), (3, 3), (1, 1)]
+    assert models.feature_map_sizes(arch, datasets.MNIST.image_shape) == [(14, 14), (7, 7), (3, 3), (1, 1)]
 
 
 def test_pooling_to_nothing_is_refused_before_building():
     arch = {**SCHEMA_DEFAULTS, "conv_filters": [8] * 5, "dense_units": []}
     with pytest.raises(models.ArchitectureError, match=r"conv_filters: stage 5 of 5.*at most 4"):
-        models.feature_map_sizes(arch)
+        models.feature_map_sizes(arch, datasets.MNIST.image_shape)

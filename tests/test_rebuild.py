@@ -85,8 +85,9 @@ def test_shared_training_settings_retrain_everything(study_copy):
 def test_switching_datasets_rebuilds_everything(study_copy):
     fashion = yaml.safe_load((study_copy / "config" / "fashion_mnist.yaml").read_text())
     edit_config(study_copy, lambda c: c.update(data=fashion["data"]))
-    data = {"resources/fashion_mnist.npz", "results/data/train.npz",
-            "results/data/validation.npz", "results/data/test.npz"}  # fmt: skip
+    data = {"resources/fashion_mnist.npz", "resources/fashion_mnist.npz.sha256",
+            "results/data/train.npz", "results/data/validation.npz",
+            "results/data/test.npz"}  # fmt: skip
     assert planned(study_copy) == data | chain("baseline") | chain("with_bn") | AGGREGATES
 
 

@@ -15,6 +15,7 @@ ARCH = {
     "output_activation": "softmax",
     "loss_on": "logits",
 }
+MNIST_SHAPE = (datasets.MNIST.image_shape, datasets.MNIST.num_classes)
 TRAINING = {
     "epochs": 3,
     "batch_size": 32,
@@ -39,7 +40,8 @@ def run(small_split, tmp_path, seed=1, settings=TRAINING, arch=ARCH, **kwargs):
     # train() seeds itself: nothing is seeded here.
     return training.train(
         arch=arch, training=settings, seed=seed, train_xy=small_split[0],
-        validation_xy=small_split[1], checkpoint_dir=tmp_path / "ckpt", verbose=0, **kwargs,
+        validation_xy=small_split[1], checkpoint_dir=tmp_path / "ckpt", verbose=0,
+        num_classes=datasets.MNIST.num_classes, **kwargs,
     )  # fmt: skip
 
 
@@ -112,6 +114,7 @@ def test_checkpoint_of_another_job_is_not_resumed(small_split, tmp_path):
     result = training.train(
         arch=ARCH, training=other, seed=1, train_xy=small_split[0],
         validation_xy=small_split[1], checkpoint_dir=tmp_path / "ckpt", verbose=0,
+        num_classes=datasets.MNIST.num_classes,
     )  # fmt: skip
     assert result["facts"]["resumed_after_epoch"] == 0
 
@@ -135,7 +138,7 @@ def test_each_epoch_sees_every_image_once_in_a_seeded_order():
 
 
 def test_layer_table_of_a_small_model():
-    table = models.layer_table(models.build_model(ARCH))
+    table = models.layer_table(models.build_model(ARCH, *MNIST_SHAPE))
     assert table["non_trainable_params"] == 2 * (8 + 16)  # BatchNorm moving mean and variance
 
 
@@ -146,7 +149,7 @@ def test_probability_loss_is_the_tf23_formula_on_the_outputs(small_split, tmp_pa
     x, y = small_split[1][0][:16], small_split[1][1][:16]
     images = x[..., None].astype("float32") / 255
     arch = dict(ARCH, output_activation="sigmoid", loss_on="probabilities")
-    model = models.build_model(arch)
+    model = models.build_model(arch, *MNIST_SHAPE)
     models.compile_model(model, TRAINING, arch["loss_on"])
     p = np.clip(model.predict(images, verbose=0).astype(np.float64), 1e-7, 1 - 1e-7)
     expected = np.mean(-np.log(p[np.arange(len(y)), y] / p.sum(axis=1)))

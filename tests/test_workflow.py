@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from conftest import REPO, check, project_copy, snakemake, tiny_config
+from conftest import REPO, check, project_copy, snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -312,3 +312,30 @@ def test_lint_and_format_are_clean():
         [str(bin_dir / "snakefmt"), "--check", "."], cwd=REPO, capture_output=True, text=True
     )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_a_study_file_holds_only_what_it_changes(tmp_path):
+    project = project_copy(tmp_path / "project")  # config.yaml as shipped
+    for args in (
+        ["--configfile", "config/fashion_mnist.yaml"],
+        ["--config", "data={name: fashion_mnist}"],
+    ):
+        plan = check(snakemake(project, "-n", "report.md", *args)).stdout
+        assert job_counts(plan)["train"] == 15, args  # the default study, on Fashion-MNIST
+        assert "resources/fashion_mnist.npz" in plan and "resources/mnist.npz" not in plan
+    # A study file naming variants replaces them instead of adding to config.yaml's.
+    one = {"variants": {"small": {"conv_filters": [8], "dense_units": []}}, "comparisons": []}
+    plan = check(snakemake(project, "-n", "report.md", config=write_config(tmp_path / "one.yaml", one)))
+    assert job_counts(plan.stdout)["train"] == 3 and "results/small/seed3" in plan.stdout
+
+
+def test_no_dataset_shape_or_class_count_outside_the_registry():
+    import re as re_
+
+    code = [*REPO.glob("workflow/scripts/**/*.py"), *REPO.glob("workflow/rules/*.smk")]
+    literal = re_.compile(r"\b28\b|num_classes\W+10\b|\b10\)?\s*#.*class")
+    found = [
+        f"{p.name}:{n}" for p in code if p.name != "datasets.py"
+        for n, line in enumerate(p.read_text().splitlines(), 1) if literal.search(line)
+    ]  # fmt: skip
+    assert found == []

@@ -24,7 +24,7 @@ SEEDS = (
     else list(config["seeds"])
 )
 DATASET = config["data"]["name"]
-DATASET_TITLE = datasets.dataset_spec(DATASET).title
+DATASET_SPEC = datasets.dataset_spec(DATASET)
 RUN = "results/{variant}/seed{seed}"
 TRAIN_BENCHMARK = "results/benchmarks/train/{variant}/seed{seed}.tsv"
 COMPARISON_METRICS = list(metrics.CURVES)
@@ -49,14 +49,11 @@ def arch(variant):
     return {k: config["variants"][variant][k] for k in models.ARCHITECTURE_KEYS}
 
 
-DATA_IDENTITY = ("name", "sha256", "idx_sha256")
-
-
 def config_sha256():
     """A fingerprint of the study as validated (defaults filled in): of the data, its
-    identity (name and hashes), not where it was fetched from; no execution settings."""
-    data = {k: v for k, v in config["data"].items() if k in DATA_IDENTITY}
-    study = {k: v for k, v in config.items() if k != "execution"} | {"data": data}
+    name (the registry holds its hashes), not where it was fetched from; no execution
+    settings."""
+    study = {k: v for k, v in config.items() if k != "execution"} | {"data": DATASET}
     return hashlib.sha256(json.dumps(study, sort_keys=True).encode()).hexdigest()
 
 

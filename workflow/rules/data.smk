@@ -10,7 +10,7 @@ DATASET_ALSO_KNOWN = [
 # verified here, before any job, and again by the split that reads it.
 if os.path.exists(DATASET_FILE):
     try:
-        datasets.verify_file(DATASET_FILE, datasets.dataset_spec(DATASET), DATASET_ALSO_KNOWN)
+        datasets.verify_file(DATASET_FILE, DATASET_SPEC, DATASET_ALSO_KNOWN)
     except datasets.DataError as exc:
         raise WorkflowError(f"error: {exc}") from None
 else:
@@ -18,8 +18,8 @@ else:
     localrules:
         download,
 
-    # The job's params are the data's identity (name and hashes), not where it is
-    # fetched from; the script reads the sources from the config.
+    # The job's params are the dataset's name (the registry holds its hashes), not
+    # where it is fetched from; the script reads the overrides from the config.
     rule download:
         output:
             DATASET_FILE,
@@ -29,7 +29,7 @@ else:
         conda:
             "../../envs/analysis.yaml"
         params:
-            identity={k: v for k, v in config["data"].items() if k in DATA_IDENTITY},
+            dataset=DATASET,
         message:
             "Downloading {DATASET} (verified by SHA-256)"
         script:

@@ -17,6 +17,8 @@ rule evaluate:
     conda:
         "../../envs/tensorflow.yaml"
     threads: 2
+    params:
+        num_classes=DATASET_SPEC.num_classes,
     message:
         "Evaluating {wildcards.variant} seed {wildcards.seed} on the test set"
     script:

@@ -41,8 +41,8 @@ rule report:
         comparison_metrics=COMPARISON_METRICS,
         settings={
             "dataset": DATASET,
-            "dataset_title": DATASET_TITLE,
-            "num_classes": 10,
+            "dataset_title": DATASET_SPEC.title,
+            "num_classes": DATASET_SPEC.num_classes,
             "seeds": SEEDS,
             "validation_fraction": config["split"]["validation_fraction"],
             **config["training"],

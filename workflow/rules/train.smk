@@ -26,6 +26,7 @@ rule train:
         gpu=1,
     params:
         arch=lambda wc: arch(wc.variant),
+        num_classes=DATASET_SPEC.num_classes,
         training=config["training"],
         # Per-epoch checkpoints for resuming a killed job; not an output.
         checkpoint_dir=lambda wc: f"results/checkpoints/{wc.variant}/seed{wc.seed}",

@@ -7,8 +7,15 @@ from ablation.joblog import run_logged
 
 
 def main(smk):
+    # Sources from the config, not params: where the data comes from is not what it is.
     data = smk.config["data"]
-    origin = datasets.download(smk.output[0], data, datasets.dataset_spec(data["name"]))
+    origin = datasets.download(
+        smk.output[0],
+        datasets.dataset_spec(data["name"]),
+        local_path=data["local_path"],
+        local_sha256=data["local_sha256"],
+        mirror=data["mirror"],
+    )
     logging.info("wrote %s from %s", smk.output[0], origin)
 
 

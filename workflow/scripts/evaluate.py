@@ -8,10 +8,10 @@ from ablation.joblog import run_logged
 
 def main(smk):
     training.configure_tensorflow(smk.threads)
-    x, y = datasets.read_split(smk.input.test)
+    x, y = datasets.read_split(smk.input.test, smk.params.num_classes)
     # From the config, not params: the batch changes memory, not the scores.
     batch = smk.config["execution"]["eval_batch_size"]
-    scores = evaluation.evaluate(smk.input.model, x, y, batch)
+    scores = evaluation.evaluate(smk.input.model, x, y, batch, smk.params.num_classes)
     atomic.write_json(smk.output[0], scores)
     logging.info("test loss %.4f, accuracy %.4f", scores["test_loss"], scores["test_accuracy"])
 

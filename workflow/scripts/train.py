@@ -14,8 +14,9 @@ def main(smk):
         arch=smk.params.arch,
         training=smk.params.training,
         seed=seed,
-        train_xy=datasets.read_split(smk.input.train),
-        validation_xy=datasets.read_split(smk.input.validation),
+        train_xy=datasets.read_split(smk.input.train, smk.params.num_classes),
+        validation_xy=datasets.read_split(smk.input.validation, smk.params.num_classes),
+        num_classes=smk.params.num_classes,
         checkpoint_dir=smk.params.checkpoint_dir,
         # Read from the config, not params: it changes speed, not results.
         execution=smk.config["execution"],

@@ -96,6 +96,21 @@ def check_yaml_file(path) -> None:
         raise ConfigError(f"{where}: {exc.problem or exc.context}") from None
 
 
+# Sets a study file replaces whole instead of merging into config.yaml's.
+REPLACED_SETS = ("variants", "comparisons")
+
+
+def replace_sets(config: dict[str, Any], study_file) -> None:
+    """Snakemake merges a --configfile's mappings into config.yaml's: a study naming
+    its own variants would get the default ones too. Those sets are replaced."""
+    import yaml
+
+    study = yaml.safe_load(Path(study_file).read_text(encoding="utf-8")) or {}
+    for key in REPLACED_SETS:
+        if key in study:
+            config[key] = study[key]
+
+
 def from_command_line(config: dict[str, Any]) -> None:
     """`--config 'seeds=[1,2]'` arrives as ['1', '2']: seeds are whole numbers."""
     seeds = config.get("seeds")
@@ -125,9 +140,13 @@ def check_strict_types(config: dict[str, Any], schema_path) -> None:
 
 def check_config(config: dict[str, Any]) -> None:
     """Checks beyond the JSON schema, each naming the offending key."""
+    try:
+        spec = dataset_spec(config["data"]["name"])
+    except DataError as exc:
+        raise ConfigError(f"config: {exc}") from None
     for name, arch in config["variants"].items():
         try:
-            feature_map_sizes(arch)
+            feature_map_sizes(arch, spec.image_shape)
         except ArchitectureError as exc:
             raise ConfigError(f"config: variants.{name}.{exc}") from None
     for i, comp in enumerate(config.get("comparisons", [])):
@@ -150,10 +169,7 @@ def check_config(config: dict[str, Any]) -> None:
 def check_split(config: dict[str, Any]) -> None:
     """Limits within the dataset, and train and validation sets both non-empty,
     computed as the split job will (Keras: the first int(n * (1 - f)) images train)."""
-    try:
-        spec = dataset_spec(config["data"]["name"])
-    except DataError as exc:
-        raise ConfigError(f"config: {exc}") from None
+    spec = dataset_spec(config["data"]["name"])
     split = config["split"]
     for key, available in (("train_limit", spec.n_train), ("test_limit", spec.n_test)):
         if split.get(key) is not None and split[key] > available:

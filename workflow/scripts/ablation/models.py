@@ -39,9 +39,7 @@ LOSS_ON = ("logits", "probabilities")
 PROBABILITY_LOSS = "crossentropy_on_probabilities"
 
 
-def feature_map_sizes(
-    arch: dict[str, Any], image_shape: tuple[int, int] = (28, 28)
-) -> list[tuple[int, int]]:
+def feature_map_sizes(arch: dict[str, Any], image_shape: tuple[int, int]) -> list[tuple[int, int]]:
     """Spatial size after each conv/pool stage; raises if it pools to nothing.
 
     Convolutions use 'same' padding, so only the pools shrink the map, each to
@@ -65,8 +63,8 @@ def feature_map_sizes(
 
 def build_model(
     arch: dict[str, Any],
-    image_shape: tuple[int, int] = (28, 28),
-    num_classes: int = 10,
+    image_shape: tuple[int, int],
+    num_classes: int,
     name: str | None = None,
 ):
     """The Keras model of one variant (uncompiled)."""

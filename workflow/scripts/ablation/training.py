@@ -174,8 +174,8 @@ def train(
     train_xy: tuple[np.ndarray, np.ndarray],
     validation_xy: tuple[np.ndarray, np.ndarray],
     checkpoint_dir: str | Path,
+    num_classes: int,
     execution: dict[str, Any] | None = None,
-    num_classes: int = 10,
     verbose: int = 2,
 ) -> dict[str, Any]:
     """Train one variant with one seed; return the model, history and facts.
