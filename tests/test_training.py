@@ -192,3 +192,27 @@ def test_a_checkpoint_made_under_other_execution_settings_is_resumed(small_split
     run(small_split, tmp_path)  # leaves a checkpoint of epoch 3 behind
     again = run(small_split, tmp_path, execution={"eval_batch_size": 7})
     assert again["facts"]["resumed_after_epoch"] == 3
+
+
+def test_progress_line_reads_like_keras_with_the_time_left():
+    history = [{"epoch": 1, "seconds": 30.0}, {"epoch": 2, "seconds": 32.0}]
+    row = {"epoch": 2, "loss": 0.0412, "accuracy": 0.98712, "val_loss": 0.039, "val_accuracy": 0.9883, "seconds": 32.0}
+    assert training.progress_line("with_bn seed 1", row, 10, history) == (
+        "with_bn seed 1: epoch 2/10  loss 0.0412  accuracy 0.9871  val_loss 0.0390  "
+        "val_accuracy 0.9883  32 s (about 4 min 8 s left)"
+    )
+
+
+def test_the_history_grows_epoch_by_epoch_beside_the_checkpoint(small_split, tmp_path, monkeypatch):
+    seen = []
+    real_save = training.save_checkpoint
+
+    def save_and_look(directory, model, history, fp):
+        real_save(directory, model, history, fp)
+        seen.append(len((directory / "history.csv").read_text().splitlines()) - 1)
+
+    monkeypatch.setattr(training, "save_checkpoint", save_and_look)
+    lines = []
+    run(small_split, tmp_path, progress=lines.append, label="x seed 1")
+    assert seen == [1, 2, 3]
+    assert [line.split(":")[1].split()[1] for line in lines] == ["1/3", "2/3", "3/3"]

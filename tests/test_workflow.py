@@ -339,3 +339,14 @@ def test_no_dataset_shape_or_class_count_outside_the_registry():
         for n, line in enumerate(p.read_text().splitlines(), 1) if literal.search(line)
     ]  # fmt: skip
     assert found == []
+
+
+def test_a_training_reports_each_epoch_on_the_console_and_to_tensorboard(study_copy, tmp_path):
+    switch = write_config(tmp_path / "tensorboard.yaml", {"execution": {"tensorboard": True}})
+    result = check(
+        snakemake(study_copy, "variant_baseline", "--forcerun", "train", config=switch)
+    )
+    console = result.stdout + result.stderr
+    assert re.search(r"baseline seed 1: epoch 1/1  loss \d\.\d{4}  accuracy .* \d+ s \(done\)", console)
+    events = list((study_copy / "results" / "tensorboard" / "baseline" / "seed1").rglob("events.*"))
+    assert events, "no TensorBoard event file"

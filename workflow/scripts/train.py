@@ -2,7 +2,7 @@
 
 import logging
 
-from ablation import datasets, training
+from ablation import datasets, joblog, training
 from ablation.joblog import run_logged
 
 
@@ -20,6 +20,13 @@ def main(smk):
         checkpoint_dir=smk.params.checkpoint_dir,
         # Read from the config, not params: it changes speed, not results.
         execution=smk.config["execution"],
+        progress=joblog.say,  # one line per epoch on the console
+        label=f"{smk.wildcards.variant} seed {seed}",
+        tensorboard_dir=(
+            f"results/tensorboard/{smk.wildcards.variant}/seed{seed}"
+            if smk.config["execution"]["tensorboard"]
+            else None
+        ),
     )
     training.write_outputs(
         result,

@@ -13,19 +13,34 @@ from . import atomic
 from .errors import StudyError
 
 
+# The job's own stderr (Snakemake's terminal) while run_logged sends 1 and 2 to the log.
+_console = None
+
+
+def say(line: str) -> None:
+    """One line to the console, and to the log."""
+    logging.info("%s", line)
+    if _console is not None:
+        print(line, file=_console, flush=True)
+
+
 @contextlib.contextmanager
 def _fds_to(path: str):
     """Point file descriptors 1 and 2 at ``path``: catches Keras's progress and
     TensorFlow's C++ logging, which bypass Python's sys.stdout/sys.stderr."""
+    global _console
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
+    _console = os.fdopen(os.dup(saved[1]), "w", buffering=1, encoding="utf-8")
     with open(path, "a", buffering=1, encoding="utf-8") as log_file:
         os.dup2(log_file.fileno(), 1)
         os.dup2(log_file.fileno(), 2)
         try:
             yield
         finally:
+            _console.close()
+            _console = None
             sys.stdout.flush()
             sys.stderr.flush()
             os.dup2(saved[0], 1)

@@ -115,8 +115,20 @@ def fingerprint(job: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()
 
 
-def epoch_checkpoint_callback(directory: Path, job_fingerprint: str, history: list[dict]):
-    """A Keras callback that times each epoch and checkpoints after it."""
+def progress_line(label: str, row: dict, epochs: int, history: list[dict]) -> str:
+    """One epoch as the console shows it, with the time the job has left."""
+    values = "  ".join(f"{k} {row[k]:.4f}" for k in HISTORY_COLUMNS[1:-1] if k in row)
+    per_epoch = sum(h["seconds"] for h in history) / len(history)
+    left = round(per_epoch * (epochs - row["epoch"]))
+    when = f"about {left // 60} min {left % 60} s left" if left else "done"
+    return f"{label}: epoch {row['epoch']}/{epochs}  {values}  {row['seconds']:.0f} s ({when})"
+
+
+def epoch_checkpoint_callback(
+    directory: Path, job_fingerprint: str, history: list[dict], epochs: int, progress, label
+):
+    """A Keras callback that times each epoch, checkpoints after it and reports it
+    (``progress``: a function taking one line)."""
     import keras
 
     class EpochCheckpoint(keras.callbacks.Callback):
@@ -128,6 +140,8 @@ def epoch_checkpoint_callback(directory: Path, job_fingerprint: str, history: li
             row["seconds"] = time.perf_counter() - self._start
             history.append(row)
             save_checkpoint(directory, self.model, history, job_fingerprint)
+            if progress is not None:
+                progress(progress_line(label, row, epochs, history))
 
     return EpochCheckpoint()
 
@@ -143,6 +157,8 @@ def save_checkpoint(directory: Path, model, history: list[dict], job_fingerprint
         model.save(tmp)
     # Written after the model: a state file always names a complete model.
     atomic.write_json(state_path, {"fingerprint": job_fingerprint, "history": history})
+    # The history so far, to watch a long run (history.csv appears at its end).
+    atomic.write_text(directory / "history.csv", history_csv(history))
     for old in directory.glob("epoch-*"):
         if not old.name.startswith(f"epoch-{epoch:04d}."):
             old.unlink(missing_ok=True)
@@ -176,6 +192,9 @@ def train(
     checkpoint_dir: str | Path,
     num_classes: int,
     execution: dict[str, Any] | None = None,
+    progress=None,
+    label: str = "",
+    tensorboard_dir: str | Path | None = None,
     verbose: int = 2,
 ) -> dict[str, Any]:
     """Train one variant with one seed; return the model, history and facts.
@@ -228,7 +247,12 @@ def train(
             initial_epoch=first_epoch,
             steps_per_epoch=steps,
             validation_data=evaluation_batches(x_va, y_va, execution["eval_batch_size"]),
-            callbacks=[epoch_checkpoint_callback(checkpoint_dir, job_fingerprint, history)],
+            callbacks=[
+                epoch_checkpoint_callback(
+                    checkpoint_dir, job_fingerprint, history, epochs, progress, label
+                ),
+                *([keras.callbacks.TensorBoard(str(tensorboard_dir))] if tensorboard_dir else []),
+            ],
             shuffle=False,  # the batches are already shuffled, by (seed, epoch)
             verbose=verbose,
         )
@@ -256,17 +280,20 @@ def train(
     }
 
 
-def write_outputs(result: dict[str, Any], model_path, history_path, layers_path, facts_path) -> None:
+def history_csv(history: list[dict]) -> str:
+    """Per-epoch rows as CSV, Keras's columns first in their usual order."""
     import pandas as pd
 
+    frame = pd.DataFrame(history)
+    columns = [c for c in HISTORY_COLUMNS if c in frame]
+    return frame[columns + [c for c in frame if c not in HISTORY_COLUMNS]].to_csv(index=False)
+
+
+def write_outputs(result: dict[str, Any], model_path, history_path, layers_path, facts_path) -> None:
     table = models.layer_table(result["model"])
     with atomic.atomic_path(model_path, suffix=".keras") as tmp:
         result["model"].save(tmp)
-    history = pd.DataFrame(result["history"])
-    columns = [c for c in HISTORY_COLUMNS if c in history] + [
-        c for c in history if c not in HISTORY_COLUMNS
-    ]
-    atomic.write_text(history_path, history[columns].to_csv(index=False))
+    atomic.write_text(history_path, history_csv(result["history"]))
     atomic.write_json(layers_path, table)
     facts = dict(
         result["facts"],
