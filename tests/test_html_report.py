@@ -47,7 +47,7 @@ def test_html_report_renders_the_variants_and_their_figures(study_copy, chromium
     for variant in ("baseline", "with_bn"):
         assert f"results/{variant}/curves.png" in html
         assert f"results/{variant}/seed1/test_metrics.json" in html
-    assert html.count("data:image/png;") == 7  # 2 variants + 4 comparisons + the differences
+    assert html.count("data:image/png;") == 8  # 2 variants, 4 curves, differences, accuracy
 
     dom = browse(chromium, tmp_path, "--dump-dom", page.as_uri()).stdout
     rendered = re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)

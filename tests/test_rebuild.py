@@ -20,6 +20,7 @@ AGGREGATES = {
     "results/metrics.csv",
     "results/verdicts.json",
     "results/comparison/differences.png",
+    "results/comparison/test_accuracy.png",
     "results/comparison/loss.png",
     "results/comparison/accuracy.png",
     "results/comparison/val_loss.png",

@@ -80,9 +80,10 @@ def test_tiny_study_runs_as_slurm_jobs_and_training_gets_a_gpu(cluster, tiny_stu
     # download, when it runs, is a local rule: compute nodes often lack internet.)
     assert {rule: len(ids) for rule, ids in by_rule.items()} == {
         "split": 1, "train": 2, "evaluate": 2, "plot_variant": 2,
-        "plot_comparison": 4, "metrics": 1, "verdicts": 1, "plot_differences": 1, "report": 1,
+        "plot_comparison": 4, "metrics": 1, "verdicts": 1, "plot_differences": 1,
+        "plot_results": 1, "report": 1,
     }  # fmt: skip
-    assert "15 of 15 steps (100%) done" in result.stdout + result.stderr
+    assert "16 of 16 steps (100%) done" in result.stdout + result.stderr
     for rule, ids in by_rule.items():
         for job_id in ids:
             job = cluster.job(job_id)

@@ -113,7 +113,7 @@ def test_report_links_to_figures_that_exist(tiny_study):
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
     assert sorted(links) == sorted(
         [f"results/comparison/{m}.png" for m in ("loss", "accuracy", "val_loss", "val_accuracy")]
-        + ["results/comparison/differences.png"]
+        + ["results/comparison/differences.png", "results/comparison/test_accuracy.png"]
         + ["results/baseline/curves.png", "results/with_bn/curves.png"]
     )
     for link in links:

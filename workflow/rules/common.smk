@@ -98,6 +98,7 @@ def record_unfinished_jobs():
         (rules.metrics, {}, [rules.verdicts.output[0], "report.md"]),
         (rules.verdicts, {}, [rules.plot_differences.output[0], "report.md"]),
         (rules.plot_differences, {}, ["report.md"]),
+        (rules.plot_results, {}, ["report.md"]),
         *[(rules.plot_variant, {"variant": v}, ["report.md"]) for v in VARIANTS],
         *[(rules.plot_comparison, {"metric": m}, ["report.md"]) for m in COMPARISON_METRICS],
     ]

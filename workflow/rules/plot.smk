@@ -69,3 +69,29 @@ rule plot_differences:
         "Plotting the paired differences behind the verdicts"
     script:
         "../scripts/plot_differences.py"
+
+
+rule plot_results:
+    input:
+        metrics=rules.metrics.output[0],
+        verdicts=rules.verdicts.output[0],
+        reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
+        finished=[rules.metrics.log.status, rules.verdicts.log.status],
+        lib=library("metrics", "plotting", "reporting", "statistics"),
+    output:
+        report(
+            "results/comparison/test_accuracy.png",
+            caption="../report/test_accuracy.rst",
+            category="Results",
+            labels={"figure": "test accuracy"},
+        ),
+    log:
+        **job_log("plot/test_accuracy"),
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        variants=VARIANTS,
+    message:
+        "Plotting test accuracy per variant"
+    script:
+        "../scripts/plot_results.py"

@@ -43,7 +43,11 @@ def main(smk):
         judged=verdicts,
         variants=variants,
         runs=runs,
-        figures={**figures, "differences": smk.input.differences},
+        figures={
+            **figures,
+            "differences": smk.input.differences,
+            "test_accuracy": smk.input.test_accuracy,
+        },
         reference=reference,
         settings=smk.params.settings,
         margins=smk.params.margins,
