@@ -150,9 +150,10 @@ def build_context(
         stats = summary.loc[name].to_dict()
         stats["n_seeds"] = int(stats["n_seeds"])
         accuracies = metrics.loc[metrics["variant"] == name, "test_accuracy"].tolist()
-        prediction = (
-            statistics.prediction_interval(accuracies, confidence) if len(accuracies) > 1 else None
-        )
+        prediction = None
+        if len(accuracies) > 1:
+            low, high = statistics.prediction_interval(accuracies, confidence)
+            prediction = (max(low, 0.0), min(high, 1.0))  # an accuracy stays within [0, 1]
         orig = original.get(name)
         sections.append(
             {
