@@ -93,7 +93,7 @@ def record_unfinished_jobs():
     them exist, record "running" for it, as it would have."""
     checks = [
         (rules.split, {}, run_files("model.keras")),
-        *[(rules.train, r, [run_files("test_metrics.json")[i]]) for i, r in enumerate(runs())],
+        *[(rules.train, r, [f"{RUN.format(**r)}/test_metrics.json"]) for r in runs()],
         *[(rules.evaluate, r, [rules.metrics.output[0]]) for r in runs()],
         (rules.metrics, {}, [rules.verdicts.output[0], "report.md"]),
         (rules.verdicts, {}, [rules.plot_differences.output[0], "report.md"]),

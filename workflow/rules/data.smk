@@ -1,8 +1,7 @@
 DATASET_FILE = f"resources/{DATASET}.npz"
-# Hashes a copy put in place by hand may also have: the sources' own files.
-DATASET_ALSO_KNOWN = [
-    config["data"].get(k) for k in ("sha256", "local_sha256") if config["data"].get(k)
-]
+# A copy put in place by hand may also be the user's own local file (the registry
+# knows the others).
+DATASET_ALSO_KNOWN = [h for h in [config["data"]["local_sha256"]] if h]
 
 # A dataset already in place is a source file, not a product: nothing can rerun its
 # download (a code change, a copy older than the clone's scripts, a new mirror), which

@@ -32,7 +32,7 @@ rule metrics:
         tests=run_files("test_metrics.json"),
         layers=run_files("layers.json"),
         finished=finished(rules.train) + finished(rules.evaluate),
-        lib=library("metrics", "reporting", "statistics", "verdicts"),
+        lib=library("datasets", "metrics", "reporting", "statistics"),
     output:
         report(
             "results/metrics.csv",
@@ -57,7 +57,7 @@ rule verdicts:
         metrics=rules.metrics.output[0],
         finished=rules.metrics.log.status,
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
-        lib=library("metrics", "reporting", "statistics", "verdicts"),
+        lib=library("datasets", "metrics", "reporting", "statistics", "verdicts"),
     output:
         "results/verdicts.json",
     log:

@@ -77,7 +77,7 @@ rule plot_results:
         verdicts=rules.verdicts.output[0],
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
         finished=[rules.metrics.log.status, rules.verdicts.log.status],
-        lib=library("metrics", "plotting", "reporting", "statistics"),
+        lib=library("datasets", "metrics", "plotting", "reporting", "statistics"),
     output:
         report(
             "results/comparison/test_accuracy.png",

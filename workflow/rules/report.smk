@@ -22,7 +22,7 @@ rule report:
         ],
         template=WORKFLOW_DIR / "templates" / "report.md.j2",
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
-        lib=library("metrics", "reporting", "statistics", "verdicts"),
+        lib=library("datasets", "metrics", "reporting", "statistics"),
     output:
         report(
             "report.md",

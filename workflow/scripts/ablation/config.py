@@ -160,16 +160,15 @@ def check_config(config: dict[str, Any]) -> None:
             raise ConfigError(
                 f"config: comparisons[{i}]: {comp['variant']!r} is compared with itself"
             )
-    check_split(config)
+    check_split(config, spec)
     local = config["data"].get("local_path")
     if local and not Path(local).is_file():
         raise ConfigError(f"config: data.local_path: file not found: {local}")
 
 
-def check_split(config: dict[str, Any]) -> None:
+def check_split(config: dict[str, Any], spec) -> None:
     """Limits within the dataset, and train and validation sets both non-empty,
     computed as the split job will (Keras: the first int(n * (1 - f)) images train)."""
-    spec = dataset_spec(config["data"]["name"])
     split = config["split"]
     for key, available in (("train_limit", spec.n_train), ("test_limit", spec.n_test)):
         if split.get(key) is not None and split[key] > available:

@@ -7,7 +7,6 @@ template only lays them out.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import math
 import os
@@ -17,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from . import atomic, statistics
+from . import atomic, datasets, statistics
 from .metrics import METRICS
 
 METRICS_COLUMNS = (
@@ -211,14 +210,6 @@ def git_state(directory) -> dict[str, Any]:
         return {"commit": None, "dirty": None}
 
 
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def provenance(
     *,
     project_dir,
@@ -248,7 +239,7 @@ def provenance(
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "git": git_state(project_dir),
         "config_sha256": config_sha256,
-        "dataset_sha256": file_sha256(dataset_path),
+        "dataset_sha256": datasets.file_sha256(dataset_path),
         "snakemake": snakemake_version,
         "environment": environment or {},
         "variants": per_variant,
@@ -258,15 +249,6 @@ def provenance(
 def _metric(value, metric: str, signed: bool = False) -> str:
     """A value of ``metric`` as the report shows it (accuracies in pp)."""
     return METRICS[metric].format(value, signed)
-
-
-def _pp(value) -> str:
-    """A difference of proportions in percentage points, signed."""
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:+.2f} pp"
-
-
-def _signed(value, digits: int = 4) -> str:
-    return _num(value, digits) if _num(value) == "–" else f"{value:+.{digits}f}"
 
 
 def _num(value, digits: int = 4) -> str:
@@ -286,9 +268,7 @@ def render(template_path, context: dict[str, Any]) -> str:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["pp"] = _pp
     env.filters["num"] = _num
-    env.filters["signed"] = _signed
     # A value of a metric, as that metric is shown: `x | metric("test_loss")`.
     env.filters["metric"] = _metric
     env.filters["thousands"] = lambda n: f"{int(n):,}"
