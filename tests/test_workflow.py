@@ -2,7 +2,9 @@
 command line: the report, reruns that do nothing, and bad configs stopped early."""
 
 import json
+import os
 import re
+from datetime import datetime
 
 import pandas as pd
 import pytest
@@ -112,12 +114,30 @@ def test_report_links_to_figures_that_exist(tiny_study):
     report = (tiny_study / "report.md").read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
     assert sorted(links) == sorted(
-        [f"results/comparison/{m}.png" for m in ("loss", "accuracy", "val_loss", "val_accuracy")]
-        + ["results/comparison/differences.png", "results/comparison/test_accuracy.png"]
-        + ["results/baseline/curves.png", "results/with_bn/curves.png"]
+        ["results/comparison/curves.png", "results/comparison/differences.png"]
+        + ["results/comparison/test_accuracy.png"]
+        + [f"results/{v}/{f}.png" for v in ("baseline", "with_bn") for f in ("curves", "confusion")]
     )
     for link in links:
         assert (tiny_study / link).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def job_span(log):
+    """The first and last timestamp a job wrote to its log."""
+    stamps = re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+) ", log.read_text(), re.M)
+    return datetime.strptime(stamps[0], "%Y-%m-%d %H:%M:%S,%f"), datetime.strptime(stamps[-1], "%Y-%m-%d %H:%M:%S,%f")
+
+
+def test_on_cpus_trainings_run_side_by_side_each_with_its_share_of_the_cores(tiny_study):
+    # The tiny study ran with --cores 4 on this machine: both trainings at once.
+    logs = tiny_study / "results" / "logs" / "train"
+    (start_a, end_a), (start_b, end_b) = (job_span(logs / v / "seed1.log") for v in ("baseline", "with_bn"))
+    assert start_a < end_b and start_b < end_a, "the two trainings overlap in time"
+    cpus = len(os.sched_getaffinity(0))
+    for variant in ("baseline", "with_bn"):
+        facts = json.loads((tiny_study / "results" / variant / "seed1" / "training.json").read_text())
+        # 4 cores given for 2 trainings: 2 threads each, or fewer on fewer CPUs.
+        assert facts["environment"]["intra_op_threads"] == min(2, cpus)
 
 
 def test_every_run_leaves_its_artifacts_and_no_checkpoints(tiny_study):
@@ -138,18 +158,6 @@ def test_every_run_leaves_its_artifacts_and_no_checkpoints(tiny_study):
         assert "17/17" in log  # Keras's progress goes to the rule's log
     assert not (tiny_study / "results" / "checkpoints").exists()
     assert not list(tiny_study.rglob("*.tmp*"))
-
-
-def test_default_profile_trains_one_job_at_a_time(tiny_study):
-    # profiles/default gives the machine one "gpu"; training jobs each take it.
-    spans = sorted(
-        (facts["fit_started_at"], facts["fit_finished_at"])
-        for facts in (
-            json.loads((tiny_study / "results" / v / "seed1" / "training.json").read_text())
-            for v in ("baseline", "with_bn")
-        )
-    )
-    assert spans[0][1] <= spans[1][0], spans
 
 
 def job_counts(dry_run_output: str) -> dict[str, int]:
@@ -314,15 +322,21 @@ def test_lint_and_format_are_clean():
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
+def plan_of(project, *args):
+    return check(snakemake(project, "-n", *args)).stdout
+
+
 def test_a_study_file_holds_only_what_it_changes(tmp_path):
     project = project_copy(tmp_path / "project")  # config.yaml as shipped
     for args in (
         ["--configfile", "config/fashion_mnist.yaml"],
         ["--config", "data={name: fashion_mnist}"],
     ):
-        plan = check(snakemake(project, "-n", "report.md", *args)).stdout
+        plan = check(snakemake(project, "-n", *args)).stdout  # the default target
         assert job_counts(plan)["train"] == 15, args  # the default study, on Fashion-MNIST
         assert "resources/fashion_mnist.npz" in plan and "resources/mnist.npz" not in plan
+    # The study file names its study: its files go beside the default study's.
+    assert "studies/fashion_mnist/results/baseline/seed1" in plan_of(project, "--configfile", "config/fashion_mnist.yaml")
     # A study file naming variants replaces them instead of adding to config.yaml's.
     one = {"variants": {"small": {"conv_filters": [8], "dense_units": []}}, "comparisons": []}
     plan = check(snakemake(project, "-n", "report.md", config=write_config(tmp_path / "one.yaml", one)))

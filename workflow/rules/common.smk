@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from ablation import datasets, metrics, models
+from ablation import datasets, devices, metrics, models
 
 # Files of the workflow itself, found from the Snakefile, as paths relative to the
 # working directory: Snakemake records input paths, and relative ones stay the
@@ -25,9 +25,41 @@ SEEDS = (
 )
 DATASET = config["data"]["name"]
 DATASET_SPEC = datasets.dataset_spec(DATASET)
-RUN = "results/{variant}/seed{seed}"
-TRAIN_BENCHMARK = "results/benchmarks/train/{variant}/seed{seed}.tsv"
-COMPARISON_METRICS = list(metrics.CURVES)
+# Where the study's files go: results/ and report.md, or for a study with a name
+# (`study:` in the config), studies/{name}/results/ and studies/{name}/report.md,
+# so that studies sit side by side. The datasets in resources/ are shared.
+STUDY_DIR = f"studies/{config['study']}/" if config["study"] else ""
+RESULTS = f"{STUDY_DIR}results"
+REPORT = f"{STUDY_DIR}report.md"
+RUN = f"{RESULTS}/{{variant}}/seed{{seed}}"
+# NVIDIA cards of this machine. Each training claims one for itself, or waits for
+# one (ablation/devices.py), so a machine trains on all its cards at once and never
+# two trainings on one card. No `gpu` limit is set here: without cards the cores
+# alone say how many train at once (--resources gpu=N still sets one).
+LOCAL_GPUS = len(devices.visible_cards())
+
+
+def train_threads():
+    """Threads of one training job. On CPUs alone, trainings side by side beat one
+    training with all the cores (benchmarks/study_throughput.py: on 2 cores, two
+    1-thread trainings at once finished a study 1.5x sooner than one 2-thread
+    training at a time), so each takes an equal share of the cores given, at least 1
+    and at most 4; given more cores than there are CPUs, fewer run at once rather
+    than more threads than CPUs. With cards, one training per card shares the cores
+    (at most 4 feed a card, as profiles/slurm asks on a cluster, whose set-threads
+    replaces this)."""
+    cpus = len(os.sched_getaffinity(0))
+    # --cores as given (None for --report, --unlock and other runs without jobs).
+    cores = workflow.resource_settings.cores or cpus
+    trainings = len(VARIANTS) * len(SEEDS)
+    if LOCAL_GPUS:
+        return max(1, min(4, cores // min(LOCAL_GPUS, trainings)))
+    share = max(1, min(4, min(cores, cpus) // trainings))
+    return max(share, cores // cpus)
+
+
+FRONT_PAGE = f"{RESULTS}/front_page.rst"
+TRAIN_BENCHMARK = f"{RESULTS}/benchmarks/train/{{variant}}/seed{{seed}}.tsv"
 VERDICT_METRICS = list(metrics.COMPARED)
 
 
@@ -53,7 +85,8 @@ def config_sha256():
     """A fingerprint of the study as validated (defaults filled in): of the data, its
     name (the registry holds its hashes), not where it was fetched from; no execution
     settings."""
-    study = {k: v for k, v in config.items() if k != "execution"} | {"data": DATASET}
+    study = {k: v for k, v in config.items() if k not in ("execution", "study")}
+    study["data"] = DATASET
     return hashlib.sha256(json.dumps(study, sort_keys=True).encode()).hexdigest()
 
 
@@ -63,7 +96,7 @@ def runs(variants=None):
 
 
 def run_files(name, variants=None):
-    return [f"results/{r['variant']}/seed{r['seed']}/{name}" for r in runs(variants)]
+    return [f"{RUN.format(**r)}/{name}" for r in runs(variants)]
 
 
 def job_log(name):
@@ -78,7 +111,7 @@ def job_log(name):
     "done", so it costs its consumers nothing unless its outputs changed. (Not the
     download's: a dataset copied in by hand, offline, has no status to show.)
     """
-    return {"log": f"results/logs/{name}.log", "status": f"results/logs/{name}.status"}
+    return {"log": f"{RESULTS}/logs/{name}.log", "status": f"{RESULTS}/logs/{name}.status"}
 
 
 def finished(rule, variants=None):
@@ -95,12 +128,12 @@ def record_unfinished_jobs():
         (rules.split, {}, run_files("model.keras")),
         *[(rules.train, r, [f"{RUN.format(**r)}/test_metrics.json"]) for r in runs()],
         *[(rules.evaluate, r, [rules.metrics.output[0]]) for r in runs()],
-        (rules.metrics, {}, [rules.verdicts.output[0], "report.md"]),
-        (rules.verdicts, {}, [rules.plot_differences.output[0], "report.md"]),
-        (rules.plot_differences, {}, ["report.md"]),
-        (rules.plot_results, {}, ["report.md"]),
-        *[(rules.plot_variant, {"variant": v}, ["report.md"]) for v in VARIANTS],
-        *[(rules.plot_comparison, {"metric": m}, ["report.md"]) for m in COMPARISON_METRICS],
+        (rules.metrics, {}, [rules.verdicts.output[0], REPORT]),
+        (rules.verdicts, {}, [rules.plot_differences.output[0], REPORT]),
+        (rules.plot_differences, {}, [REPORT]),
+        (rules.plot_results, {}, [REPORT]),
+        *[(rules.plot_variant, {"variant": v}, [REPORT]) for v in VARIANTS],
+        (rules.plot_comparison, {}, [REPORT]),
     ]
     for rule, wildcards, made_from in checks:
         status = rule.log.status.format(**wildcards)

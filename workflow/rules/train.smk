@@ -21,7 +21,7 @@ rule train:
         TRAIN_BENCHMARK
     conda:
         "../../envs/tensorflow.yaml"
-    threads: 4
+    threads: train_threads()
     resources:
         gpu=1,
     params:
@@ -29,7 +29,7 @@ rule train:
         num_classes=DATASET_SPEC.num_classes,
         training=config["training"],
         # Per-epoch checkpoints for resuming a killed job; not an output.
-        checkpoint_dir=lambda wc: f"results/checkpoints/{wc.variant}/seed{wc.seed}",
+        checkpoint_dir=lambda wc: f"{RESULTS}/checkpoints/{wc.variant}/seed{wc.seed}",
     message:
         "Training {wildcards.variant} with seed {wildcards.seed}"
     script:

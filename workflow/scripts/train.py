@@ -1,12 +1,15 @@
 """Rule train: one variant, one seed."""
 
 import logging
+from pathlib import Path
 
-from ablation import datasets, joblog, training
+from ablation import datasets, devices, joblog, training
 from ablation.joblog import run_logged
 
 
 def main(smk):
+    # Before TensorFlow starts: with several cards, each training takes its own.
+    devices.claim_card()
     threads = training.configure_tensorflow(smk.threads)
     seed = int(smk.wildcards.seed)
     logging.info("variant %s, seed %d, %d threads", smk.wildcards.variant, seed, threads)
@@ -23,7 +26,8 @@ def main(smk):
         progress=joblog.say,  # one line per epoch on the console
         label=f"{smk.wildcards.variant} seed {seed}",
         tensorboard_dir=(
-            f"results/tensorboard/{smk.wildcards.variant}/seed{seed}"
+            # results/tensorboard/{variant}/seed{seed}, beside the study's results
+            Path(smk.output.model).parents[2] / "tensorboard" / smk.wildcards.variant / f"seed{seed}"
             if smk.config["execution"]["tensorboard"]
             else None
         ),
