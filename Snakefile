@@ -5,16 +5,13 @@
 #
 # The study is config.yaml; profiles/ say where and how jobs run.
 
+import os
 import sys
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
-
-
-# snakemake --report report.html: the flagged outputs, with this description.
-report: "workflow/report/workflow.rst"
 
 
 # The study's library (workflow/scripts/ablation), also used by the rule scripts.
@@ -29,6 +26,7 @@ from ablation.config import (
     replace_sets,
     schema_error_from,
 )
+from ablation import slurm_status
 
 # config.yaml is the default study; a study file given with --configfile holds what
 # it changes and is merged over it, as Snakemake does, except that a file naming
@@ -66,13 +64,29 @@ include: "workflow/rules/plot.smk"
 include: "workflow/rules/report.smk"
 
 
+# snakemake --report report.html: the flagged outputs, opening on the study's
+# results once the report rule has written them, on what the study is before.
+REPORT_FRONT_PAGE = (
+    os.path.abspath(FRONT_PAGE) if os.path.exists(FRONT_PAGE) else "workflow/report/workflow.rst"
+)
+
+
+report: REPORT_FRONT_PAGE
+
+
 record_unfinished_jobs()
+
+# On SLURM, a job cancelled by scancel (sacct: "CANCELLED by <uid>") must end the
+# run, not be waited on forever (workflow/scripts/ablation/slurm_status.py). The
+# executor is not yet known while the Snakefile is read; the wrapper changes
+# nothing for the others.
+slurm_status.accept_cancelled_by()
 
 
 rule all:
     default_target: True
     input:
-        "report.md",
+        REPORT,
 
 
 # One target per variant, to build or rerun a single variant without the others:
@@ -84,4 +98,5 @@ for _variant in VARIANTS:
             f"variant_{_variant}"
         input:
             run_files("test_metrics.json", [_variant]),
-            f"results/{_variant}/curves.png",
+            f"{RESULTS}/{_variant}/curves.png",
+            f"{RESULTS}/{_variant}/confusion.png",

@@ -1,7 +1,7 @@
 """A single-node SLURM cluster for the tests, from Debian's packages.
 
 Everything lives in one temporary folder: munge's key and socket, slurm.conf,
-gres.conf (one fake GPU on /dev/null), state and logs. The daemons run in the
+gres.conf (fake GPUs on /dev/null, /dev/zero, ...), state and logs. The daemons run in the
 foreground as child processes and are stopped by PID. Nothing under /etc is
 touched: SLURM_CONF points at the folder, and because the SLURM jobstep plugin
 clears every SLURM_* variable before it calls srun, an srun wrapper first on PATH
@@ -40,8 +40,10 @@ def _mem_mb() -> int:
 
 
 class SlurmCluster:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, select: str = "cons_tres", gpus: int = 2):
         self.root = root
+        self.select = select  # cons_tres knows --gpus; cons_res only --gres
+        self.gpus = gpus
         self.host = socket.gethostname().split(".")[0]
         self.cpus = os.cpu_count() or 1
         self.conf = root / "slurm.conf"
@@ -75,7 +77,7 @@ AuthInfo=socket={r}/munge.sock
 # No systemd, no cgroups: track processes by /proc, bind no tasks.
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
-SelectType=select/cons_tres
+SelectType=select/{self.select}
 SelectTypeParameters=CR_Core_Memory
 GresTypes=gpu
 DefMemPerCPU=1000
@@ -93,13 +95,16 @@ SlurmctldPidFile={r}/slurmctld.pid
 SlurmdPidFile={r}/slurmd.pid
 SlurmctldLogFile={r}/logs/slurmctld.log
 SlurmdLogFile={r}/logs/slurmd.log
-NodeName={self.host} CPUs={self.cpus} RealMemory={memory} Gres=gpu:1 State=UNKNOWN
+NodeName={self.host} CPUs={self.cpus} RealMemory={memory} Gres=gpu:{self.gpus} State=UNKNOWN
 PartitionName=cpu Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes=ALL MaxTime=INFINITE State=UP
 """
         )
-        # A fake GPU: without File= the node is marked INVALID.
-        (r / "gres.conf").write_text("AutoDetect=off\nName=gpu File=/dev/null\n")
+        # Fake GPUs: without File= the node is marked INVALID; each needs its own.
+        devices = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random")[: self.gpus]
+        (r / "gres.conf").write_text(
+            "AutoDetect=off\n" + "".join(f"Name=gpu File={d}\n" for d in devices)
+        )
         srun = self.bin / "srun"
         srun.write_text(
             f'#!/bin/sh\nSLURM_CONF={self.conf} exec {shutil.which("srun")} "$@"\n'
@@ -166,3 +171,24 @@ PartitionName=gpu Nodes=ALL MaxTime=INFINITE State=UP
                 p.kill()
                 p.wait()
         self.processes.clear()
+
+
+def started_cluster(root: Path, **settings):
+    """A started SlurmCluster, stopped when the generator closes (a pytest fixture's
+    body). Skipped where SLURM is absent, failed in CI, where .ci/run installs it."""
+    import pytest
+
+    missing = missing_binaries()
+    if missing:
+        reason = (
+            f"SLURM is not installed (missing {', '.join(missing)}); "
+            "apt-get install slurmctld slurmd slurm-client munge"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = SlurmCluster(root, **settings)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
