@@ -16,16 +16,15 @@ from conftest import check, snakemake
 
 pytestmark = pytest.mark.workflow
 
-AGGREGATES = {
+# The report rule's outputs: report.md, and for snakemake --report its page and
+# front page.
+REPORT = {"report.md", "results/report_page.html", "results/front_page.rst"}
+AGGREGATES = REPORT | {
     "results/metrics.csv",
     "results/verdicts.json",
     "results/comparison/differences.png",
     "results/comparison/test_accuracy.png",
-    "results/comparison/loss.png",
-    "results/comparison/accuracy.png",
-    "results/comparison/val_loss.png",
-    "results/comparison/val_accuracy.png",
-    "report.md",
+    "results/comparison/curves.png",
 }
 
 
@@ -39,6 +38,7 @@ def chain(variant, seed=1):
         f"{run}/training.json",
         f"{run}/test_metrics.json",
         f"results/{variant}/curves.png",
+        f"results/{variant}/confusion.png",
     }
 
 
@@ -94,7 +94,7 @@ def test_switching_datasets_rebuilds_everything(study_copy):
 
 def test_editing_the_template_rebuilds_only_the_report(study_copy):
     append(study_copy / "workflow" / "templates" / "report.md.j2", "\nA new closing line.\n")
-    assert planned(study_copy) == {"report.md"}
+    assert planned(study_copy) == REPORT
 
 
 def test_editing_the_model_builder_retrains_everything(study_copy):
@@ -105,8 +105,8 @@ def test_editing_the_model_builder_retrains_everything(study_copy):
 def test_editing_the_plotting_module_redraws_only_figures_and_report(study_copy):
     append(study_copy / "workflow" / "scripts" / "ablation" / "plotting.py", "\n# edited\n")
     figures = {p for p in AGGREGATES if p.endswith(".png")}
-    curves = {"results/baseline/curves.png", "results/with_bn/curves.png"}
-    assert planned(study_copy) == figures | curves | {"report.md"}
+    per_variant = {f"results/{v}/{f}.png" for v in ("baseline", "with_bn") for f in ("curves", "confusion")}
+    assert planned(study_copy) == figures | per_variant | REPORT
 
 
 def snapshot(project):

@@ -1,22 +1,33 @@
 rule plot_variant:
     input:
         histories=lambda wc: run_files("history.csv", [wc.variant]),
-        finished=lambda wc: finished(rules.train, [wc.variant]),
+        tests=lambda wc: run_files("test_metrics.json", [wc.variant]),
+        finished=lambda wc: finished(rules.train, [wc.variant])
+        + finished(rules.evaluate, [wc.variant]),
         lib=library("metrics", "plotting"),
     output:
-        report(
-            "results/{variant}/curves.png",
+        curves=report(
+            f"{RESULTS}/{{variant}}/curves.png",
             caption="../report/curves.rst",
             category="Training curves",
             subcategory="{variant}",
             labels={"variant": "{variant}", "figure": "loss and accuracy"},
         ),
+        confusion=report(
+            f"{RESULTS}/{{variant}}/confusion.png",
+            caption="../report/confusion.rst",
+            category="Test set",
+            subcategory="{variant}",
+            labels={"variant": "{variant}", "figure": "confusion matrix"},
+        ),
     log:
         **job_log("plot/{variant}"),
     conda:
         "../../envs/analysis.yaml"
+    params:
+        class_names=list(DATASET_SPEC.class_names),
     message:
-        "Plotting the training curves of {wildcards.variant}"
+        "Plotting the training curves and confusion matrix of {wildcards.variant}"
     script:
         "../scripts/plot_variant.py"
 
@@ -28,21 +39,20 @@ rule plot_comparison:
         lib=library("metrics", "plotting"),
     output:
         report(
-            "results/comparison/{metric}.png",
+            f"{RESULTS}/comparison/curves.png",
             caption="../report/comparison.rst",
             category="Comparison",
-            labels={"metric": "{metric}"},
+            labels={"figure": "curves by variant"},
         ),
     log:
-        **job_log("plot/comparison_{metric}"),
-    wildcard_constraints:
-        metric="|".join(COMPARISON_METRICS),
+        **job_log("plot/comparison"),
     conda:
         "../../envs/analysis.yaml"
     params:
         runs=runs(),
+        accuracy_as=config["plots"]["accuracy_as"],
     message:
-        "Plotting {wildcards.metric} across variants"
+        "Plotting the curves of every variant"
     script:
         "../scripts/plot_comparison.py"
 
@@ -54,7 +64,7 @@ rule plot_differences:
         lib=library("metrics", "plotting"),
     output:
         report(
-            "results/comparison/differences.png",
+            f"{RESULTS}/comparison/differences.png",
             caption="../report/differences.rst",
             category="Comparison",
             labels={"figure": "paired differences"},
@@ -80,7 +90,7 @@ rule plot_results:
         lib=library("datasets", "metrics", "plotting", "reporting", "statistics"),
     output:
         report(
-            "results/comparison/test_accuracy.png",
+            f"{RESULTS}/comparison/test_accuracy.png",
             caption="../report/test_accuracy.rst",
             category="Results",
             labels={"figure": "test accuracy"},

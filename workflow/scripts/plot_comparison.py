@@ -1,4 +1,4 @@
-"""Rule plot_comparison: one metric over epochs, all variants on one figure."""
+"""Rule plot_comparison: loss and accuracy over epochs, all variants, one 2x2 figure."""
 
 import pandas as pd
 
@@ -10,7 +10,7 @@ def main(smk):
     histories = {}
     for run, path in zip(smk.params.runs, smk.input.histories, strict=True):
         histories.setdefault(run["variant"], []).append(pd.read_csv(path))
-    plotting.plot_comparison(histories, smk.wildcards.metric, smk.output[0])
+    plotting.plot_comparison(histories, smk.output[0], smk.params.accuracy_as)
 
 
 run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821

@@ -43,7 +43,8 @@ METRICS = {
 }
 # What each comparison of the report shows, in this order.
 COMPARED = ("test_accuracy", "test_loss", "val_accuracy", "val_loss")
-# The per-epoch curves drawn across variants: Keras's history columns.
+# The per-epoch curves drawn across variants (a 2x2 grid, training above
+# validation): Keras's history columns.
 CURVES = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 

@@ -13,7 +13,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .atomic import atomic_path  # noqa: E402
-from .metrics import METRICS, curve_label  # noqa: E402
+from .metrics import CURVES, METRICS, curve_label  # noqa: E402
 
 
 
@@ -56,17 +56,59 @@ def plot_variant(histories: Sequence[pd.DataFrame], variant: str, path) -> None:
     _save(fig, path)
 
 
-def plot_comparison(histories: Mapping[str, Sequence[pd.DataFrame]], metric: str, path) -> None:
-    """One metric over epochs, every variant on the same axes."""
-    fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
-    for variant, runs in histories.items():
-        _draw(ax, seed_band(runs, metric), variant)
-    ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(curve_label(metric))
-    ax.set_title(f"{curve_label(metric)} by variant")
-    ax.grid(alpha=0.3)
-    ax.legend()
+def plot_comparison(
+    histories: Mapping[str, Sequence[pd.DataFrame]], path, accuracy_as: str = "error_rate"
+) -> None:
+    """Loss and accuracy, training and validation, every variant on the same axes of
+    a 2x2 grid. With ``accuracy_as="error_rate"`` accuracies are drawn as 1 - accuracy
+    on a log scale, where curves that all end near 0.99 come apart."""
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), layout="constrained", sharex=True)
+    for ax, metric in zip(axes.flat, CURVES, strict=True):
+        error_rate = accuracy_as == "error_rate" and metric.endswith("accuracy")
+        for variant, runs in histories.items():
+            if error_rate:
+                runs = [h.assign(**{metric: 1 - h[metric]}) for h in runs]
+            _draw(ax, seed_band(runs, metric), variant)
+        label = curve_label(metric)
+        if error_rate:
+            label = label.replace("accuracy", "error rate") + " (1 − accuracy, log scale)"
+            ax.set_yscale("log")
+        ax.set_title(label, fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3, which="both" if error_rate else "major")
+    for ax in axes[1]:
+        ax.set_xlabel("epoch")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle("Training (top) and validation (bottom) by variant: mean over seeds, band min-max")
+    _save(fig, path)
+
+
+def plot_confusion(matrices: Sequence[Sequence[Sequence[int]]], class_names, variant: str, path):
+    """The test-set confusion matrix of one variant, summed over its seeds: counts
+    written in every non-empty cell, colour on a log scale so the few errors show
+    beside a diagonal of about a thousand."""
+    from matplotlib.colors import LogNorm
+    import numpy as np
+
+    total = np.sum(np.asarray(matrices, dtype=np.int64), axis=0)
+    n = len(class_names)
+    fig, ax = plt.subplots(figsize=(1.6 + 0.62 * n, 1.0 + 0.55 * n), layout="constrained")
+    image = ax.imshow(
+        np.ma.masked_equal(total, 0), cmap="Blues", norm=LogNorm(vmin=1, vmax=max(total.max(), 2))
+    )
+    for (row, col), count in np.ndenumerate(total):
+        if count:
+            dark = count > np.sqrt(total.max())
+            ax.text(col, row, f"{count}", ha="center", va="center", fontsize=7,
+                    color="white" if dark else ("black" if row == col else "C3"))  # fmt: skip
+    ax.set_xticks(range(n), class_names, rotation=45 if max(map(len, class_names)) > 2 else 0)
+    ax.set_yticks(range(n), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="test images (log scale)")
+    seeds = f"summed over {len(matrices)} seeds" if len(matrices) > 1 else "1 seed"
+    errors = int(total.sum() - np.trace(total))
+    ax.set_title(f"{variant}: confusion on the test set ({seeds}; {errors} errors)", fontsize=10)
     _save(fig, path)
 
 
