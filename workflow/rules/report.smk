@@ -9,8 +9,9 @@ rule report:
         layers=run_files("layers.json"),
         benchmarks=[TRAIN_BENCHMARK.format(**r) for r in runs()],
         dataset=DATASET_FILE,
-        curves=expand(rules.plot_variant.output[0], variant=VARIANTS),
-        comparison_plots=expand(rules.plot_comparison.output[0], metric=COMPARISON_METRICS),
+        curves=expand(rules.plot_variant.output.curves, variant=VARIANTS),
+        confusion=expand(rules.plot_variant.output.confusion, variant=VARIANTS),
+        comparison=rules.plot_comparison.output[0],
         finished=[
             *finished(rules.train),
             rules.metrics.log.status,
@@ -18,18 +19,28 @@ rule report:
             rules.plot_differences.log.status,
             rules.plot_results.log.status,
             *expand(rules.plot_variant.log.status, variant=VARIANTS),
-            *expand(rules.plot_comparison.log.status, metric=COMPARISON_METRICS),
+            rules.plot_comparison.log.status,
         ],
         template=WORKFLOW_DIR / "templates" / "report.md.j2",
+        front_page=WORKFLOW_DIR / "templates" / "front_page.rst.j2",
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
         lib=library("datasets", "metrics", "reporting", "statistics"),
     output:
-        report(
-            "report.md",
+        markdown=report(
+            REPORT,
             caption="../report/report_md.rst",
             category="Results",
             labels={"file": "report.md"},
         ),
+        # report.md with its figures, readable inside snakemake --report's page.
+        html_page=report(
+            f"{RESULTS}/report_page.html",
+            caption="../report/report_page.rst",
+            category="Results",
+            labels={"file": "report.md as a page"},
+        ),
+        # The front page of snakemake --report (the Snakefile's `report:`).
+        front_page=FRONT_PAGE,
     log:
         **job_log("report"),
     conda:
@@ -40,13 +51,13 @@ rule report:
         margins=config["statistics"]["margins"],
         config_sha256=config_sha256(),
         project_dir=os.path.relpath(workflow.basedir),
-        comparison_metrics=COMPARISON_METRICS,
         settings={
             "dataset": DATASET,
             "dataset_title": DATASET_SPEC.title,
             "num_classes": DATASET_SPEC.num_classes,
             "seeds": SEEDS,
             "validation_fraction": config["split"]["validation_fraction"],
+            "accuracy_as": config["plots"]["accuracy_as"],
             **config["training"],
         },
     message:

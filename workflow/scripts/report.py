@@ -1,6 +1,7 @@
 """Rule report: render report.md from the results with Jinja2."""
 
 import json
+import os
 from importlib.metadata import version
 
 import yaml
@@ -29,22 +30,23 @@ def main(smk):
             }
         )
     variants = {
-        name: {"arch": arch, "curves": curves}
-        for (name, arch), curves in zip(smk.params.variants.items(), smk.input.curves, strict=True)
+        name: {"arch": arch, "curves": curves, "confusion": confusion}
+        for (name, arch), curves, confusion in zip(
+            smk.params.variants.items(), smk.input.curves, smk.input.confusion, strict=True
+        )
     }
     with open(smk.input.reference, encoding="utf-8") as f:
         reference = yaml.safe_load(f)
     with open(smk.input.verdicts, encoding="utf-8") as f:
         verdicts = json.load(f)
-    figures = dict(zip(smk.params.comparison_metrics, smk.input.comparison_plots, strict=True))
     context = reporting.build_context(
-        report_path=smk.output[0],
+        report_path=smk.output.markdown,
         metrics=reporting.read_metrics(smk.input.metrics),
         judged=verdicts,
         variants=variants,
         runs=runs,
         figures={
-            **figures,
+            "curves": smk.input.comparison,
             "differences": smk.input.differences,
             "test_accuracy": smk.input.test_accuracy,
         },
@@ -59,7 +61,16 @@ def main(smk):
             snakemake_version=version("snakemake"),
         ),
     )
-    atomic.write_text(smk.output[0], reporting.render(smk.input.template, context))
+    markdown = reporting.render(smk.input.template, context)
+    atomic.write_text(smk.output.markdown, markdown)
+    # For snakemake --report: report.md as one page, and a front page of results.
+    title = f"CNN ablation on {smk.params.settings['dataset_title']}"
+    page = reporting.html_page(markdown, os.path.dirname(smk.output.markdown) or ".", title)
+    atomic.write_text(smk.output.html_page, page)
+    # docutils refuses lines over 10,000 characters; it joins a split URI again.
+    uri = reporting.data_uri(smk.input.test_accuracy)
+    context["headline_uri"] = "\n   ".join(uri[i : i + 76] for i in range(0, len(uri), 76))
+    atomic.write_text(smk.output.front_page, reporting.render(smk.input.front_page, context))
 
 
 run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821

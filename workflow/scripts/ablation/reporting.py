@@ -10,6 +10,7 @@ import datetime
 import json
 import math
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -20,7 +21,7 @@ from . import atomic, datasets, statistics
 from .metrics import METRICS
 
 METRICS_COLUMNS = (
-    "variant", "seed", "epochs", *METRICS, "train_images", "validation_images",
+    "dataset", "variant", "seed", "epochs", *METRICS, "train_images", "validation_images",
     "test_images", "total_params", "non_trainable_params", "flatten_width",
     "mean_epoch_seconds", "weights_sha256",
 )  # fmt: skip
@@ -30,7 +31,7 @@ METRICS_COLUMNS = (
 
 
 def metrics_row(
-    variant: str, seed: int, history_csv, facts_json, test_json, layers_json
+    dataset: str, variant: str, seed: int, history_csv, facts_json, test_json, layers_json
 ) -> dict[str, Any]:
     history = pd.read_csv(history_csv)
     last = history.iloc[-1]
@@ -39,6 +40,7 @@ def metrics_row(
     layers = json.loads(Path(layers_json).read_text())["layers"]
     flatten = next((row for row in layers if row["type"] == "Flatten"), None)
     return {
+        "dataset": dataset,
         "variant": variant,
         "seed": int(seed),
         "epochs": int(last["epoch"]),
@@ -65,6 +67,26 @@ def write_metrics(path, table: pd.DataFrame) -> None:
 
 def read_metrics(path) -> pd.DataFrame:
     return pd.read_csv(path)
+
+
+def compare_studies(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per study and variant: dataset, seeds, test accuracy mean and sd."""
+    rows = []
+    for study, table in tables.items():
+        for variant, runs in table.groupby("variant", sort=False):
+            accuracy = runs["test_accuracy"]
+            rows.append(
+                {
+                    "study": study,
+                    "dataset": runs["dataset"].iloc[0],
+                    "variant": variant,
+                    "seeds": len(runs),
+                    "epochs": int(runs["epochs"].iloc[0]),
+                    "test accuracy": f"{accuracy.mean():.4f}"
+                    + (f" ± {accuracy.std():.4f}" if len(runs) > 1 else ""),
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 # --- statistics -------------------------------------------------------------------
@@ -122,8 +144,8 @@ def build_context(
 
     ``judged`` is the verdicts rule's output. ``runs[variant]`` lists, per seed:
     ``seed``, ``history`` (CSV path), ``facts`` (training JSON path), ``layers``
-    (layer-table JSON path); ``variants[variant]`` has ``arch`` and ``curves`` (its
-    figure). ``figures`` maps a name to a figure's path.
+    (layer-table JSON path); ``variants[variant]`` has ``arch``, ``curves`` and
+    ``confusion`` (its figures). ``figures`` maps a name to a figure's path.
     """
     summary = summarize(metrics, order=variants)
     first = metrics.iloc[0]
@@ -161,6 +183,7 @@ def build_context(
                 "table": json.loads(Path(runs[name][0]["layers"]).read_text()),
                 "final_lines": finals,
                 "curves": relative_link(info["curves"], report_path),
+                "confusion": relative_link(info["confusion"], report_path),
                 "stats": stats,
                 "original": orig,
                 "prediction": prediction,
@@ -255,6 +278,40 @@ def _num(value, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{value:.{digits}f}"
+
+
+def data_uri(path) -> str:
+    """A file as a data: URI, so a page that shows it needs nothing beside it."""
+    import base64
+    import mimetypes
+
+    mime = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(Path(path).read_bytes()).decode()}"
+
+
+def html_page(markdown_text: str, base_dir, title: str) -> str:
+    """report.md as one self-contained HTML page (figures embedded), for Snakemake's
+    HTML report, where report.md's relative figure links do not resolve."""
+    import html
+
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code"])
+    body = re.sub(
+        r'<img alt="([^"]*)" src="([^"]+)"',
+        lambda m: f'<img alt="{m[1]}" src="{data_uri(Path(base_dir) / html.unescape(m[2]))}"',
+        body,
+    )
+    style = (
+        "body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
+        "line-height:1.45}img{max-width:100%}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.2rem .5rem}pre{background:#f6f6f6;padding:.5rem;"
+        "overflow-x:auto}blockquote{border-left:4px solid #ccc;margin-left:0;padding-left:1rem}"
+    )
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{style}</style></head><body>\n{body}\n</body></html>\n"
+    )
 
 
 def render(template_path, context: dict[str, Any]) -> str:
