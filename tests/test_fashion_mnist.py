@@ -8,6 +8,9 @@ the workflow test skips (and fails in CI).
 import dataclasses
 import gzip
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +19,7 @@ import yaml
 
 from ablation import datasets
 from ablation.datasets import DataError
-from conftest import REPO, check, project_copy, snakemake, tiny_config
+from conftest import REPO, check, snakemake
 
 FASHION = yaml.safe_load((REPO / "config" / "fashion_mnist.yaml").read_text())["data"]
 DEBIAN = datasets.FASHION_MNIST.sources[-1]
@@ -47,19 +50,25 @@ def test_fallback_folder_with_a_wrong_file_is_refused(tmp_path):
         datasets.fetch_idx_arrays(folder)
 
 
+def snapshot(project):
+    files = [p for d in ("results", "resources") for p in (project / d).rglob("*") if p.is_file()]
+    files.append(project / "report.md")
+    return {str(p.relative_to(project)): p.stat().st_mtime_ns for p in files}
+
+
 @pytest.mark.workflow
-def test_tiny_study_on_fashion_mnist(tmp_path):
+def test_fashion_mnist_study_runs_beside_the_mnist_one(study_copy):
     if not Path(DEBIAN.location).is_dir():
         reason = "Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist"
         pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
-    config = tiny_config()
-    config["data"] = FASHION
-    project = project_copy(tmp_path / "project", config)
-    check(snakemake(project, "report.md"))
+    mnist = snapshot(study_copy)
+    # The README's command: the study file over the (tiny) config.yaml.
+    check(snakemake(study_copy, config=study_copy / "config" / "fashion_mnist.yaml"))
 
-    arrays = datasets.load_dataset(project / "resources" / "fashion_mnist.npz", datasets.FASHION_MNIST)
+    study = study_copy / "studies" / "fashion_mnist"
+    arrays = datasets.load_dataset(study_copy / "resources" / "fashion_mnist.npz", datasets.FASHION_MNIST)
     assert arrays["x_train"].shape == (60000, 28, 28)
-    report = (project / "report.md").read_text()
+    report = (study / "report.md").read_text()
     assert report.startswith("# CNN ablation on Fashion-MNIST")
     assert "## Results on Fashion-MNIST" in report
     # The original's numbers are MNIST's: none stand beside these, and the top says why.
@@ -67,5 +76,22 @@ def test_tiny_study_on_fashion_mnist(tmp_path):
     assert "original" not in report.lower().split("## how the verdicts")[0].split("## results")[1]
     assert "The original report:" not in report
     assert "(within this study only: its set-up differs from the original's)" in report
-    log = (project / "results" / "logs" / "download.log").read_text()
+    # Its links point into its own folder, and resolve from there.
+    for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report):
+        assert link.startswith("results/") and (study / link).is_file()
+    log = (study / "results" / "logs" / "download.log").read_text()
     assert "wrote resources/fashion_mnist.npz from" in log
+
+    # The MNIST study is untouched, and still complete.
+    assert {p: t for p, t in snapshot(study_copy).items() if p in mnist} == mnist
+    assert "Nothing to be done" in check(snakemake(study_copy, "-n", "report.md")).stdout
+
+    table = subprocess.run(
+        [sys.executable, "workflow/scripts/compare_studies.py"],
+        cwd=study_copy, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "study" not in line]
+    assert len(rows) == 4, table
+    assert sum("| (default)" in r and "| mnist " in r for r in rows) == 2
+    assert sum("| fashion_mnist | fashion_mnist |" in r for r in rows) == 2
+    assert (study_copy / "studies.md").read_text().count("fashion_mnist |") >= 2

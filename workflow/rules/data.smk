@@ -40,9 +40,9 @@ rule split:
         data=DATASET_FILE,
         lib=library("datasets"),
     output:
-        train="results/data/train.npz",
-        validation="results/data/validation.npz",
-        test="results/data/test.npz",
+        train=f"{RESULTS}/data/train.npz",
+        validation=f"{RESULTS}/data/validation.npz",
+        test=f"{RESULTS}/data/test.npz",
     log:
         **job_log("split"),
     conda:

@@ -35,7 +35,7 @@ rule metrics:
         lib=library("datasets", "metrics", "reporting", "statistics"),
     output:
         report(
-            "results/metrics.csv",
+            f"{RESULTS}/metrics.csv",
             caption="../report/metrics.rst",
             category="Results",
             labels={"file": "metrics table"},
@@ -45,9 +45,10 @@ rule metrics:
     conda:
         "../../envs/analysis.yaml"
     params:
+        dataset=DATASET,
         runs=runs(),
     message:
-        "Collecting every run's numbers into results/metrics.csv"
+        "Collecting every run's numbers into {output}"
     script:
         "../scripts/metrics.py"
 
@@ -59,7 +60,7 @@ rule verdicts:
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
         lib=library("datasets", "metrics", "reporting", "statistics", "verdicts"),
     output:
-        "results/verdicts.json",
+        f"{RESULTS}/verdicts.json",
     log:
         **job_log("verdicts"),
     conda:

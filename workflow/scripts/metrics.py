@@ -7,7 +7,9 @@ from ablation.joblog import run_logged
 def main(smk):
     runs = smk.params.runs
     rows = [
-        reporting.metrics_row(run["variant"], run["seed"], history, facts, test, layers)
+        reporting.metrics_row(
+            smk.params.dataset, run["variant"], run["seed"], history, facts, test, layers
+        )
         for run, history, facts, test, layers in zip(
             runs,
             smk.input.histories,
