@@ -11,8 +11,7 @@ between rounds:
   profile ran trainings before: one at a time, each with all the cores given (up
   to 4);
 - ``default``: the workflow as it is, which on CPUs alone runs trainings side by
-  side, each with its share of the cores (``train_threads`` in
-  workflow/rules/common.smk);
+  side (``train_threads`` in workflow/rules/common.smk);
 - ``T threads``: ``--set-threads train=T`` for T = 1, 2, 4 up to the core count;
 - ``default (--cores 2C)`` and ``1 thread (--cores 2C)``: twice as many cores given
   as there are CPUs (the README's ``--cores 4`` on a 2-core machine).

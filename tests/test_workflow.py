@@ -2,7 +2,6 @@
 command line: the report, reruns that do nothing, and bad configs stopped early."""
 
 import json
-import os
 import re
 from datetime import datetime
 
@@ -128,16 +127,15 @@ def job_span(log):
     return datetime.strptime(stamps[0], "%Y-%m-%d %H:%M:%S,%f"), datetime.strptime(stamps[-1], "%Y-%m-%d %H:%M:%S,%f")
 
 
-def test_on_cpus_trainings_run_side_by_side_each_with_its_share_of_the_cores(tiny_study):
+def test_on_cpus_trainings_run_side_by_side_one_thread_each(tiny_study):
     # The tiny study ran with --cores 4 on this machine: both trainings at once.
     logs = tiny_study / "results" / "logs" / "train"
     (start_a, end_a), (start_b, end_b) = (job_span(logs / v / "seed1.log") for v in ("baseline", "with_bn"))
     assert start_a < end_b and start_b < end_a, "the two trainings overlap in time"
-    cpus = len(os.sched_getaffinity(0))
     for variant in ("baseline", "with_bn"):
         facts = json.loads((tiny_study / "results" / variant / "seed1" / "training.json").read_text())
-        # 4 cores given for 2 trainings: 2 threads each, or fewer on fewer CPUs.
-        assert facts["environment"]["intra_op_threads"] == min(2, cpus)
+        # One thread each, whatever --cores: TensorFlow's weights change with it.
+        assert facts["environment"]["intra_op_threads"] == 1
 
 
 def test_every_run_leaves_its_artifacts_and_no_checkpoints(tiny_study):

@@ -40,22 +40,19 @@ LOCAL_GPUS = len(devices.visible_cards())
 
 
 def train_threads():
-    """Threads of one training job. On CPUs alone, trainings side by side beat one
-    training with all the cores (benchmarks/study_throughput.py: on 2 cores, two
-    1-thread trainings at once finished a study 1.5x sooner than one 2-thread
-    training at a time), so each takes an equal share of the cores given, at least 1
-    and at most 4; given more cores than there are CPUs, fewer run at once rather
-    than more threads than CPUs. With cards, one training per card shares the cores
-    (at most 4 feed a card, as profiles/slurm asks on a cluster, whose set-threads
-    replaces this)."""
-    cpus = len(os.sched_getaffinity(0))
+    """Threads of one training job. On CPUs alone: 1, so trainings run side by side,
+    as many as --cores allows. That was the fastest way through a study
+    (benchmarks/study_throughput.py: on 2 cores, two 1-thread trainings at once
+    finished 1.3-1.5x sooner than one 2-thread training at a time), and the weights
+    do not depend on --cores (TensorFlow's results change with its thread count).
+    With cards, one training per card shares the cores, at most 4 feeding each (as
+    profiles/slurm asks on a cluster, whose set-threads replaces this)."""
+    if not LOCAL_GPUS:
+        return 1
     # --cores as given (None for --report, --unlock and other runs without jobs).
-    cores = workflow.resource_settings.cores or cpus
+    cores = workflow.resource_settings.cores or len(os.sched_getaffinity(0))
     trainings = len(VARIANTS) * len(SEEDS)
-    if LOCAL_GPUS:
-        return max(1, min(4, cores // min(LOCAL_GPUS, trainings)))
-    share = max(1, min(4, min(cores, cpus) // trainings))
-    return max(share, cores // cpus)
+    return max(1, min(4, cores // min(LOCAL_GPUS, trainings)))
 
 
 FRONT_PAGE = f"{RESULTS}/front_page.rst"
