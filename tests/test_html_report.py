@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import check, snakemake
+from conftest import check, copy_study, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -39,9 +39,16 @@ def browse(chromium, tmp_path, *args):
     )  # fmt: skip
 
 
-def test_html_report_renders_the_variants_and_their_figures(study_copy, chromium, tmp_path):
-    check(snakemake(study_copy, "--report", "report.html", cores=None))
-    page = study_copy / "report.html"
+@pytest.fixture(scope="module")
+def report_page(tiny_study, tmp_path_factory):
+    """snakemake --report report.html, once, on a copy of the tiny study."""
+    study = copy_study(tiny_study, tmp_path_factory.mktemp("html") / "study")
+    check(snakemake(study, "--report", "report.html", cores=None))
+    return study / "report.html"
+
+
+def test_html_report_opens_on_the_results_and_holds_every_figure(report_page, chromium, tmp_path):
+    page = report_page
     html = page.read_text()
     # Every flagged artifact is in the report, each figure embedded as a PNG.
     for variant in ("baseline", "with_bn"):
@@ -57,6 +64,11 @@ def test_html_report_renders_the_variants_and_their_figures(study_copy, chromium
         assert category in rendered  # drawn by the page's JavaScript, not in its source
     for category in ("Training curves", "Comparison"):
         assert category not in re.sub(r"<script\b.*?</script>", "", html, flags=re.S)
+    # The front page: the results and verdicts, before any click.
+    assert "Results: CNN ablation on MNIST</h1>" in dom
+    assert "Verdicts on test accuracy" in dom and "with_bn − baseline" in dom
+    # Unescaped quotes: drawn into the page, not the description's source string.
+    assert re.search(r'<img alt="Test accuracy per variant" src="data:image/png;base64,', dom)
 
     shot = tmp_path / "report.png"
     browse(chromium, tmp_path, "--window-size=1280,900", f"--screenshot={shot}", page.as_uri())
@@ -102,21 +114,13 @@ def with_clicks(html: str) -> str:
     return html[:end] + CLICKS + html[end:]
 
 
-def test_html_report_opens_on_the_results_and_shows_report_md_with_its_figures(
-    study_copy, chromium, tmp_path
+def test_clicking_into_the_report_page_shows_report_md_with_its_figures(
+    report_page, chromium, tmp_path
 ):
     import base64
     import json
 
-    check(snakemake(study_copy, "--report", "report.html", cores=None))
-    html = (study_copy / "report.html").read_text()
-    # The front page: the results and verdicts, before any click.
-    dom = browse(chromium, tmp_path, "--dump-dom", (study_copy / "report.html").as_uri()).stdout
-    assert "Results: CNN ablation on MNIST</h1>" in dom
-    assert "Verdicts on test accuracy" in dom and "with_bn − baseline" in dom
-    # Unescaped quotes: drawn into the page, not the description's source string.
-    assert re.search(r'<img alt="Test accuracy per variant" src="data:image/png;base64,', dom)
-
+    html = report_page.read_text()
     clicked = tmp_path / "clicked.html"
     clicked.write_text(with_clicks(html))
     dom = browse(chromium, tmp_path, "--dump-dom", clicked.as_uri()).stdout
