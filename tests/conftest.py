@@ -103,3 +103,25 @@ def config_factory(tmp_path):
         return write_config(tmp_path / name, config)
 
     return make
+
+
+@pytest.fixture
+def http_folder(tmp_path, monkeypatch):
+    """A folder served over HTTP on this machine, as a mirror serves files:
+    (folder, its URL). The only web server the tests can reach offline."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    folder = tmp_path / "served"
+    folder.mkdir()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # a proxy set for pip must not apply
+    handler = functools.partial(Quiet, directory=folder)
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+        server.shutdown()

