@@ -127,6 +127,25 @@ def relative_link(path, report_path) -> str:
     return Path(rel).as_posix()
 
 
+def read_runs(runs, histories, facts, layers, benchmarks) -> dict[str, list[dict]]:
+    """Every run's files, read once: per variant (config order), per seed, the
+    history, training facts, layer table and Snakemake benchmark of its training."""
+    out: dict[str, list[dict]] = {}
+    for run, history, fact, layer, bench in zip(
+        runs, histories, facts, layers, benchmarks, strict=True
+    ):
+        out.setdefault(run["variant"], []).append(
+            {
+                "seed": run["seed"],
+                "history": pd.read_csv(history),
+                "facts": json.loads(Path(fact).read_text()),
+                "layers": json.loads(Path(layer).read_text()),
+                "benchmark": pd.read_csv(bench, sep="\t"),
+            }
+        )
+    return out
+
+
 def build_context(
     *,
     report_path,
@@ -140,21 +159,17 @@ def build_context(
     margins: Mapping[str, Mapping[str, Any]],
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything the template shows, computed.
-
-    ``judged`` is the verdicts rule's output. ``runs[variant]`` lists, per seed:
-    ``seed``, ``history`` (CSV path), ``facts`` (training JSON path), ``layers``
-    (layer-table JSON path); ``variants[variant]`` has ``arch``, ``curves`` and
-    ``confusion`` (its figures). ``figures`` maps a name to a figure's path.
-    """
+    """Everything the template shows, computed: from metrics.csv, the verdicts and
+    ``runs`` (read_runs). ``variants[variant]`` has ``arch``, ``curves`` and
+    ``confusion`` (its figures); ``figures`` maps a name to a figure's path."""
     summary = summarize(metrics, order=variants)
     first = metrics.iloc[0]
-    first_facts = json.loads(Path(next(iter(runs.values()))[0]["facts"]).read_text())
     settings = {
         **settings,
         "train_images": int(first["train_images"]),
         "validation_images": int(first["validation_images"]),
-        "steps_per_epoch": first_facts["steps_per_epoch"],
+        "validation_percent": f"{100 * settings['validation_fraction']:g}%",
+        "steps_per_epoch": next(iter(runs.values()))[0]["facts"]["steps_per_epoch"],
         "test_images": int(first["test_images"]),
     }
     # The original's numbers stand beside this study's only where the set-up is its own.
@@ -163,11 +178,6 @@ def build_context(
     confidence = 1 - judged["alpha"]
     sections = []
     for name, info in variants.items():
-        finals = []
-        for run in runs[name]:
-            history = pd.read_csv(run["history"])
-            steps = json.loads(Path(run["facts"]).read_text())["steps_per_epoch"]
-            finals.append({"seed": run["seed"], "line": final_epoch_line(history, steps)})
         stats = summary.loc[name].to_dict()
         stats["n_seeds"] = int(stats["n_seeds"])
         accuracies = metrics.loc[metrics["variant"] == name, "test_accuracy"].tolist()
@@ -180,8 +190,15 @@ def build_context(
             {
                 "name": name,
                 "arch": info["arch"],
-                "table": json.loads(Path(runs[name][0]["layers"]).read_text()),
-                "final_lines": finals,
+                "dense_units": [*info["arch"]["dense_units"], settings["num_classes"]],
+                "table": runs[name][0]["layers"],
+                "final_lines": [
+                    {
+                        "seed": run["seed"],
+                        "line": final_epoch_line(run["history"], run["facts"]["steps_per_epoch"]),
+                    }
+                    for run in runs[name]
+                ],
                 "curves": relative_link(info["curves"], report_path),
                 "confusion": relative_link(info["confusion"], report_path),
                 "stats": stats,
@@ -241,23 +258,18 @@ def provenance(
     runs: Mapping[str, list[dict]],
     snakemake_version: str,
 ) -> dict[str, Any]:
-    """What produced these numbers: code, config, data, software, machine, cost.
-
-    ``runs[variant]`` lists per seed its ``facts`` (training JSON) and ``benchmark``
-    (Snakemake's benchmark TSV of the training job).
-    """
+    """What produced these numbers: code, config, data, software, machine, cost
+    (``runs``: read_runs)."""
     per_variant = {}
-    environment = None
     for variant, seeds in runs.items():
-        facts = [json.loads(Path(r["facts"]).read_text()) for r in seeds]
-        bench = pd.concat([pd.read_csv(r["benchmark"], sep="\t") for r in seeds])
-        environment = environment or facts[0].get("environment")
-        rates = [f["images_per_second"] for f in facts if f.get("images_per_second")]
+        bench = pd.concat([r["benchmark"] for r in seeds])
+        rates = [r["facts"]["images_per_second"] for r in seeds if r["facts"].get("images_per_second")]
         per_variant[variant] = {
             "train_seconds": float(bench["s"].mean()),
             "images_per_second": sum(rates) / len(rates) if rates else None,
             "max_rss_mb": float(bench["max_rss"].max()),
         }
+    environment = next(iter(runs.values()))[0]["facts"].get("environment")
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "git": git_state(project_dir),
