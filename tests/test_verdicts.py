@@ -179,9 +179,11 @@ def test_a_setup_unlike_the_originals_drops_its_numbers():
     ]
     assert judged["claims"][0]["status"] == "supported"  # judged within this study
     assert judged["claims"][0]["results"][0]["original_a"] is None
+    assert judged["original"] == {}  # so the figure and report show none of them
     same = verdicts.judge(CLEAR, [], reference, reference["setup"], SETTINGS)
     assert same["setup_differences"] == []
     assert same["claims"][0]["results"][0]["original_a"] == 0.98
+    assert same["original"] == reference["variants"]
 
 
 def test_every_claim_of_the_reference_is_well_formed_and_tested_by_default():

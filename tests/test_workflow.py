@@ -96,6 +96,24 @@ def test_two_seeds_give_intervals_verdicts_and_judged_claims(tmp_path):
     assert [c["status"] for c in judged["claims"] if c["variant"] == "with_bn"] == statuses
 
 
+def test_a_study_with_the_originals_set_up_is_shown_beside_its_numbers(study_copy):
+    # The tiny study cannot have the original's set-up; the original's is made the
+    # tiny one's instead. Only the verdicts and what shows them are redone.
+    reference = study_copy / "workflow" / "reference" / "original_report.yaml"
+    text = reference.read_text()
+    for key, tiny in (("train_images", 540), ("validation_images", 60), ("test_images", 200), ("epochs", 1)):
+        text = re.sub(rf"^  {key}: \d+$", f"  {key}: {tiny}", text, count=1, flags=re.M)
+    reference.write_text(text)
+    ran = check(snakemake(study_copy, "report.md")).stdout
+    assert not re.search(r"rule (train|evaluate|metrics):", ran)
+    report = (study_copy / "report.md").read_text()
+    assert "set-up is not the original's" not in report
+    assert "the original's single run a red x" in report
+    assert "| original val acc | original test acc | original test loss |" in report
+    assert re.search(r"\| with_bn \| 98,122 \(320\) \|.* \| 0\.9884 \| ", report)
+    assert "Original report: test loss" in report
+
+
 def test_report_says_what_produced_it(tiny_study):
     import hashlib
 

@@ -85,7 +85,6 @@ rule plot_results:
     input:
         metrics=rules.metrics.output[0],
         verdicts=rules.verdicts.output[0],
-        reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
         finished=[rules.metrics.log.status, rules.verdicts.log.status],
         lib=library("datasets", "metrics", "plotting", "reporting", "statistics"),
     output:

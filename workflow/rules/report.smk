@@ -23,7 +23,6 @@ rule report:
         ],
         template=WORKFLOW_DIR / "templates" / "report.md.j2",
         front_page=WORKFLOW_DIR / "templates" / "front_page.rst.j2",
-        reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
         lib=library("datasets", "metrics", "reporting", "statistics"),
     output:
         markdown=report(

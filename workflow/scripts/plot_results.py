@@ -2,8 +2,6 @@
 
 import json
 
-import yaml
-
 from ablation import plotting, reporting
 from ablation.joblog import run_logged
 
@@ -11,14 +9,10 @@ from ablation.joblog import run_logged
 def main(smk):
     with open(smk.input.verdicts, encoding="utf-8") as f:
         judged = json.load(f)
-    with open(smk.input.reference, encoding="utf-8") as f:
-        reference = yaml.safe_load(f)
-    # The original's numbers only where this study's set-up is its own.
-    original = {} if judged["setup_differences"] else reference.get("variants", {})
     plotting.plot_test_accuracy(
         reporting.read_metrics(smk.input.metrics),
         smk.params.variants,
-        original,
+        judged["original"],  # empty where this study's set-up is not the original's
         1 - judged["alpha"],
         smk.output[0],
     )

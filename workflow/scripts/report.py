@@ -2,10 +2,8 @@
 
 import json
 import os
-from pathlib import Path
 from importlib.metadata import version
-
-import yaml
+from pathlib import Path
 
 from ablation import atomic, reporting
 from ablation.joblog import run_logged
@@ -31,7 +29,6 @@ def main(smk):
             "differences": inp.differences,
             "test_accuracy": inp.test_accuracy,
         },
-        reference=yaml.safe_load(Path(inp.reference).read_text(encoding="utf-8")),
         settings=smk.params.settings,
         margins=smk.params.margins,
         provenance=reporting.provenance(

@@ -154,7 +154,6 @@ def build_context(
     variants: Mapping[str, dict],
     runs: Mapping[str, list[dict]],
     figures: Mapping[str, str],
-    reference: Mapping[str, Any],
     settings: Mapping[str, Any],
     margins: Mapping[str, Mapping[str, Any]],
     provenance: Mapping[str, Any] | None = None,
@@ -172,9 +171,7 @@ def build_context(
         "steps_per_epoch": next(iter(runs.values()))[0]["facts"]["steps_per_epoch"],
         "test_images": int(first["test_images"]),
     }
-    # The original's numbers stand beside this study's only where the set-up is its own.
-    same_setup = not judged["setup_differences"]
-    original = reference.get("variants", {}) if same_setup else {}
+    original = judged["original"]  # empty where the set-up is not the original's
     confidence = 1 - judged["alpha"]
     sections = []
     for name, info in variants.items():
@@ -226,7 +223,7 @@ def build_context(
             {"metric": m, "margin": v["margin"], "reason": v["reason"]} for m, v in margins.items()
         ],
         "figures": {name: relative_link(path, report_path) for name, path in figures.items()},
-        "reference": reference if original else None,
+        "original": original,
         "n_seeds": int(metrics["seed"].nunique()),
         "seed_command": "snakemake --cores 4 report.md --config seeds={}",
         "provenance": provenance,

@@ -324,12 +324,14 @@ def judge(
     study: Mapping[str, Any],
     settings: Settings,
 ) -> dict[str, Any]:
-    """Every comparison and claim; the original's numbers used only where this
-    study's set-up is the original's."""
+    """Every comparison and claim; the original's numbers (``original``, per variant)
+    used, and shown by the figures and the report, only where this study's set-up
+    is the original's."""
     mismatch = setup_differences(study, reference.get("setup", {}))
     original = {} if mismatch else reference.get("variants", {})
     return {
         "setup_differences": mismatch,
+        "original": original,
         "alpha": settings.alpha,
         "power": settings.power,
         "comparisons": [compare(metrics, c, settings, original) for c in comparisons],
