@@ -338,4 +338,5 @@ def render(template_path, context: dict[str, Any]) -> str:
     # A value of a metric, as that metric is shown: `x | metric("test_loss")`.
     env.filters["metric"] = _metric
     env.filters["thousands"] = lambda n: f"{int(n):,}"
+    env.filters["rst_title"] = lambda title: f"{title}\n{'=' * len(title)}"
     return env.get_template(template_path.name).render(**context)
