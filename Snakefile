@@ -19,12 +19,10 @@ sys.path.insert(0, f"{workflow.basedir}/workflow/scripts")
 from ablation.config import (
     ConfigError,
     check_config,
-    check_strict_types,
+    check_schema,
     check_yaml_file,
-    describe_schema_error,
     from_command_line,
     replace_sets,
-    schema_error_from,
 )
 from ablation import slurm_status
 
@@ -48,12 +46,11 @@ for study_file in STUDY_FILES[1:]:
 # Stop before any job, with one line naming the key at fault.
 try:
     from_command_line(config)
+    check_schema(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
     validate(config, "workflow/schemas/config.schema.yaml")
-    check_strict_types(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
     check_config(config)
-except (WorkflowError, ConfigError) as exc:
-    error = schema_error_from(exc)
-    raise WorkflowError(describe_schema_error(error) if error else str(exc)) from None
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
 
 
 include: "workflow/rules/common.smk"

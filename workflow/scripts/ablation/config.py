@@ -14,16 +14,9 @@ class ConfigError(ValueError):
     """The config is wrong; the message names the key."""
 
 
-def key_path(parts) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def describe_schema_error(error) -> str:
     """A jsonschema ValidationError as 'config: <key>: <what is wrong>'."""
-    where = key_path(error.absolute_path)
+    where = error.json_path.removeprefix("$").removeprefix(".") or "(top level)"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = list(error.schema.get("properties", {}))
         unknown = [k for k in error.instance if k not in allowed]
@@ -40,28 +33,6 @@ def describe_schema_error(error) -> str:
     if error.validator == "oneOf" and error.schema.get("description"):
         return f"config: {where}: {error.instance!r} is not valid: {error.schema['description']}"
     return f"config: {where}: {error.message}"
-
-
-def schema_error_from(exc: BaseException):
-    """The jsonschema error inside Snakemake's 'Error validating config file.'"""
-    import jsonschema
-
-    seen = set()
-    todo = [exc]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, jsonschema.ValidationError):
-            # "not valid under any of the given schemas" names no reason: take the
-            # alternative that came closest (e.g. the list, for a list of seeds).
-            return jsonschema.exceptions.best_match([current])
-        todo.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                todo.append(linked)
-    return None
 
 
 def check_yaml_file(path) -> None:
@@ -118,10 +89,12 @@ def from_command_line(config: dict[str, Any]) -> None:
         config["seeds"] = [int(s) if isinstance(s, str) and s.strip().isdigit() else s for s in seeds]
 
 
-def check_strict_types(config: dict[str, Any], schema_path) -> None:
-    """JSON Schema counts 2.0 as an integer; TensorFlow and paths do not (an epoch
-    count of 2.0 fails inside training, a seed of 1.0 names a folder seed1.0).
-    Validated again with integers that are ints, the first error in one line."""
+def check_schema(config: dict[str, Any], schema_path) -> None:
+    """The config against the schema, the first error in one line, before
+    Snakemake's validate() fills in the defaults (its errors take many lines).
+    Integers must be ints: JSON Schema counts 2.0 as one, TensorFlow and paths do
+    not (an epoch count of 2.0 fails inside training, a seed of 1.0 names a folder
+    seed1.0)."""
     import jsonschema
     import yaml
 
