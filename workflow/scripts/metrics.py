@@ -19,7 +19,7 @@ def main(smk):
             strict=True,
         )
     ]
-    reporting.write_metrics(smk.output[0], reporting.metrics_table(rows))
+    reporting.write_metrics(smk.output[0], rows)
 
 
 run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821

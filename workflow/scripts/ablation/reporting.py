@@ -57,11 +57,8 @@ def metrics_row(
     }
 
 
-def metrics_table(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(list(rows), columns=list(METRICS_COLUMNS))
-
-
-def write_metrics(path, table: pd.DataFrame) -> None:
+def write_metrics(path, rows: Iterable[dict[str, Any]]) -> None:
+    table = pd.DataFrame(list(rows), columns=list(METRICS_COLUMNS))
     atomic.write_text(path, table.to_csv(index=False))
 
 
