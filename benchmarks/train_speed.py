@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from ablation import datasets, models, pipeline, training  # noqa: E402
+from ablation import datasets, devices, models, pipeline, training  # noqa: E402
 
 
 def schema_defaults(section: dict) -> dict:
@@ -111,7 +111,7 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
     import keras
 
     if mode == "workflow":
-        training.configure_tensorflow(threads)  # train() seeds itself
+        devices.configure_tensorflow(threads)  # train() seeds itself
     else:
         # The same threads and seed, without the workflow's op determinism.
         set_threads(threads)

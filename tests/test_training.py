@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ablation import datasets, models, pipeline, training
+from ablation import datasets, devices, models, pipeline, training
 
 ARCH = {
     "conv_filters": [8, 16],
@@ -33,7 +33,7 @@ def small_split(mnist_npz):
 
 @pytest.fixture(scope="module", autouse=True)
 def tensorflow_threads():
-    training.configure_tensorflow(threads=2)
+    devices.configure_tensorflow(threads=2)
 
 
 def run(small_split, tmp_path, seed=1, settings=TRAINING, arch=ARCH, **kwargs):

@@ -3,7 +3,7 @@ rule evaluate:
         model=rules.train.output.model,
         test=rules.split.output.test,
         finished=[rules.train.log.status, rules.split.log.status],
-        lib=library("datasets", "models", "pipeline", "training", "evaluation"),
+        lib=library("datasets", "devices", "models", "pipeline", "evaluation"),
     output:
         report(
             f"{RUN}/test_metrics.json",

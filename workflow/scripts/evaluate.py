@@ -2,12 +2,12 @@
 
 import logging
 
-from ablation import atomic, datasets, evaluation, training
+from ablation import atomic, datasets, devices, evaluation
 from ablation.joblog import run_logged
 
 
 def main(smk):
-    training.configure_tensorflow(smk.threads)
+    devices.configure_tensorflow(smk.threads)
     x, y = datasets.read_split(smk.input.test, smk.params.num_classes)
     # From the config, not params: the batch changes memory, not the scores.
     batch = smk.config["execution"]["eval_batch_size"]

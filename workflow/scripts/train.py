@@ -10,7 +10,7 @@ from ablation.joblog import run_logged
 def main(smk):
     # Before TensorFlow starts: with several cards, each training takes its own.
     devices.claim_card()
-    threads = training.configure_tensorflow(smk.threads)
+    threads = devices.configure_tensorflow(smk.threads)
     seed = int(smk.wildcards.seed)
     logging.info("variant %s, seed %d, %d threads", smk.wildcards.variant, seed, threads)
     result = training.train(

@@ -1,4 +1,5 @@
-"""Which GPU a training job runs on when several run at once on one machine.
+"""What a TensorFlow job runs on: its threads, and its GPU when several trainings
+run at once on one machine.
 
 Snakemake counts GPUs as a plain number (``--resources gpu=N``) and does not say
 which card a job may use, so without help every training starts on card 0. Each
@@ -66,3 +67,25 @@ def claim_card(
             log.info("all %d GPUs busy; waiting for one", len(cards))
             waited = True
         time.sleep(poll_s)
+
+
+def configure_tensorflow(threads: int) -> int:
+    """Thread pools from the rule's ``threads`` (never more than this process may
+    run on), GPU memory growth: the same for every TensorFlow job (train, evaluate).
+    Must run before TensorFlow's first op. Returns the threads used.
+    """
+    import tensorflow as tf
+
+    threads = max(1, min(threads, len(os.sched_getaffinity(0))))
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already running in this process (tests)
+        log.warning("TensorFlow already initialised; thread pools left as they are")
+    for gpu in tf.config.list_physical_devices("GPU"):
+        # Several jobs may share a card; take memory as needed, not all at once.
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            log.warning("GPU already initialised; memory growth left as it is")
+    return threads

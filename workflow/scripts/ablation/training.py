@@ -34,28 +34,6 @@ log = logging.getLogger(__name__)
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
 
-def configure_tensorflow(threads: int) -> int:
-    """Thread pools from the rule's ``threads`` (never more than this process may
-    run on), GPU memory growth: the same for every TensorFlow job (train, evaluate).
-    Must run before TensorFlow's first op. Returns the threads used.
-    """
-    import tensorflow as tf
-
-    threads = max(1, min(threads, len(os.sched_getaffinity(0))))
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:  # TensorFlow already running in this process (tests)
-        log.warning("TensorFlow already initialised; thread pools left as they are")
-    for gpu in tf.config.list_physical_devices("GPU"):
-        # Several jobs may share a card; take memory as needed, not all at once.
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:
-            log.warning("GPU already initialised; memory growth left as it is")
-    return threads
-
-
 def environment() -> dict[str, Any]:
     """What this training ran on: software versions and devices."""
     import platform
