@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from . import atomic, datasets, statistics
-from .metrics import METRICS
+from .metrics import CURVES, METRICS
 
 METRICS_COLUMNS = (
     "dataset", "variant", "seed", "epochs", *METRICS, "train_images", "validation_images",
@@ -110,11 +110,10 @@ def summarize(metrics: pd.DataFrame, order: Iterable[str] | None = None) -> pd.D
 def final_epoch_line(history: pd.DataFrame, steps_per_epoch: int) -> str:
     """The last epoch in the style of Keras's progress line (the original's figs 5-8)."""
     last = history.iloc[-1]
+    values = " - ".join(f"{k}: {last[k]:.4f}" for k in CURVES)
     return (
         f"Epoch {int(last['epoch'])}/{int(last['epoch'])}\n"
-        f"{steps_per_epoch}/{steps_per_epoch} - {last['seconds']:.0f}s - "
-        f"loss: {last['loss']:.4f} - accuracy: {last['accuracy']:.4f} - "
-        f"val_loss: {last['val_loss']:.4f} - val_accuracy: {last['val_accuracy']:.4f}"
+        f"{steps_per_epoch}/{steps_per_epoch} - {last['seconds']:.0f}s - {values}"
     )
 
 

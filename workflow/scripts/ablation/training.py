@@ -27,11 +27,13 @@ from typing import Any
 import numpy as np
 
 from . import atomic, models
+from .metrics import CURVES
 from .pipeline import evaluation_batches, training_batches
 
 log = logging.getLogger(__name__)
 
-HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+# Keras's per-epoch values, between the epoch and its time.
+HISTORY_COLUMNS = ("epoch", *CURVES, "seconds")
 
 
 def environment() -> dict[str, Any]:
@@ -95,7 +97,7 @@ def fingerprint(job: dict[str, Any]) -> str:
 
 def progress_line(label: str, row: dict, epochs: int, history: list[dict]) -> str:
     """One epoch as the console shows it, with the time the job has left."""
-    values = "  ".join(f"{k} {row[k]:.4f}" for k in HISTORY_COLUMNS[1:-1] if k in row)
+    values = "  ".join(f"{k} {row[k]:.4f}" for k in CURVES if k in row)
     per_epoch = sum(h["seconds"] for h in history) / len(history)
     left = round(per_epoch * (epochs - row["epoch"]))
     when = f"about {left // 60} min {left % 60} s left" if left else "done"
