@@ -12,7 +12,7 @@ import shutil
 import pytest
 import yaml
 
-from conftest import check, snakemake
+from conftest import REPO, check, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -178,3 +178,38 @@ def test_a_code_change_never_refetches_the_dataset(study_copy):
 def test_execution_settings_retrain_nothing(study_copy, setting, value):
     edit_config(study_copy, lambda c: c.setdefault("execution", {}).update({setting: value}))
     assert planned(study_copy) == set()
+
+
+def imported_modules(path) -> set[str]:
+    """The study-library modules a file imports (also inside functions)."""
+    text = path.read_text(encoding="utf-8")
+    found = set(re.findall(r"^\s*from (?:ablation|)\.(\w+) import", text, re.M))
+    for names in re.findall(r"^\s*from (?:ablation|\.) import ([\w, ]+)", text, re.M):
+        found.update(n.strip() for n in names.split(","))
+    return found
+
+
+def test_every_rule_declares_the_library_code_its_script_runs():
+    # Snakemake reruns a job when its script changes, not what the script imports:
+    # an undeclared module's edit would leave results made by the old code.
+    library = REPO / "workflow" / "scripts" / "ablation"
+    rules = re.findall(
+        r"^rule (\w+):(.*?)^\s+script:\s+\"../scripts/(\w+)\.py\"",
+        "".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk")),
+        re.M | re.S,
+    )
+    checked = 0
+    for rule, body, script in rules:
+        declared = re.search(r"lib=library\(([^)]*)\)", body)
+        if declared is None:
+            assert rule == "download"  # a code change never refetches the dataset
+            continue
+        needed, todo = set(), imported_modules(REPO / "workflow" / "scripts" / f"{script}.py")
+        while todo:
+            module = todo.pop()
+            needed.add(module)
+            todo |= imported_modules(library / f"{module}.py") - needed
+        declared = set(re.findall(r'"(\w+)"', declared[1])) | {"atomic", "errors", "joblog"}
+        assert needed <= declared, f"rule {rule}: undeclared {sorted(needed - declared)}"
+        checked += 1
+    assert checked == 10  # every rule with a script but the download

@@ -4,7 +4,7 @@ rule plot_variant:
         tests=lambda wc: run_files("test_metrics.json", [wc.variant]),
         finished=lambda wc: finished(rules.train, [wc.variant])
         + finished(rules.evaluate, [wc.variant]),
-        lib=library("metrics", "plotting"),
+        lib=library("metrics", "plotting", "statistics"),
     output:
         curves=report(
             f"{RESULTS}/{{variant}}/curves.png",
@@ -36,7 +36,7 @@ rule plot_comparison:
     input:
         histories=run_files("history.csv"),
         finished=finished(rules.train),
-        lib=library("metrics", "plotting"),
+        lib=library("metrics", "plotting", "statistics"),
     output:
         report(
             f"{RESULTS}/comparison/curves.png",
@@ -61,7 +61,7 @@ rule plot_differences:
     input:
         verdicts=rules.verdicts.output[0],
         finished=rules.verdicts.log.status,
-        lib=library("metrics", "plotting"),
+        lib=library("metrics", "plotting", "statistics"),
     output:
         report(
             f"{RESULTS}/comparison/differences.png",
