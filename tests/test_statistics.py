@@ -99,3 +99,27 @@ def test_holm_steps_down():
     # Sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1, kept non-decreasing.
     assert statistics.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert statistics.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+@pytest.mark.parametrize("diffs", [DIFFS, [0.004, 0.0035, 0.005]])
+def test_one_sided_test_against_a_bound_is_scipys_and_the_90_intervals_upper_end(diffs):
+    p = statistics.p_below(diffs, MARGIN)
+    expected = sps.ttest_1samp(diffs, MARGIN, alternative="less").pvalue
+    assert p == pytest.approx(expected, rel=1e-9)
+    assert (p < 0.05) == (statistics.t_interval(diffs, 0.90)[1] < MARGIN)
+
+
+def test_no_spread_gives_no_p_value_at_all():
+    # Every seed the same difference: no noise estimate. Neither p = 0 (certain)
+    # nor p = 1 (nothing there): no test.
+    same = [0.0005, 0.0005, 0.0005]
+    for p in (
+        statistics.p_difference(same),
+        statistics.p_equivalence(same, MARGIN),
+        statistics.p_below(same, MARGIN),
+        statistics.p_beyond_margin(same, MARGIN),
+    ):
+        assert math.isnan(p)
+    assert not statistics.has_spread(same)
+    assert not statistics.has_spread([1.0, 1.0 + 1e-9], resolution=1e-8)
+    assert statistics.has_spread(DIFFS)

@@ -17,6 +17,9 @@ class Metric:
     # Accuracies are shown as percentage points, losses as plain numbers.
     percent: bool
     history: str | None = None
+    # An accuracy's images (a column of metrics.csv): accuracies are compared as
+    # whole counts of correct images, not as float32 fractions.
+    images: str | None = None
 
     @property
     def final_label(self) -> str:
@@ -33,11 +36,13 @@ class Metric:
 METRICS = {
     m.name: m
     for m in (
-        Metric("test_accuracy", "test accuracy", True, True),
+        Metric("test_accuracy", "test accuracy", True, True, images="test_images"),
         Metric("test_loss", "test loss", False, False),
-        Metric("val_accuracy", "validation accuracy", True, True, history="val_accuracy"),
+        Metric(
+            "val_accuracy", "validation accuracy", True, True, "val_accuracy", "validation_images"
+        ),
         Metric("val_loss", "validation loss", False, False, history="val_loss"),
-        Metric("train_accuracy", "training accuracy", True, True, history="accuracy"),
+        Metric("train_accuracy", "training accuracy", True, True, "accuracy", "train_images"),
         Metric("train_loss", "training loss", False, False, history="loss"),
     )
 }

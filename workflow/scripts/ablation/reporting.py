@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from . import atomic, datasets, statistics
-from .metrics import CURVES, METRICS
+from .metrics import COMPARED, CURVES, METRICS
 
 METRICS_COLUMNS = (
     "dataset", "variant", "seed", "epochs", *METRICS, "train_images", "validation_images",
@@ -221,8 +221,26 @@ def build_context(
         "figures": {name: relative_link(path, report_path) for name, path in figures.items()},
         "original": original,
         "n_seeds": int(metrics["seed"].nunique()),
+        "error_control": error_control(judged, int(metrics["seed"].nunique())),
         "seed_command": "snakemake --cores 4 report.md --config seeds={}",
         "provenance": provenance,
+    }
+
+
+def error_control(judged: Mapping[str, Any], n_seeds: int) -> dict[str, Any]:
+    """What the stated error rate covers, and what it rests on: the families Holm
+    corrects within, the chance of a false difference somewhere across the
+    comparisons (uncorrected between them, independent tests at worst), and the
+    smallest p-value a sign-flip test of n seeds can reach (2 / 2^n)."""
+    alpha, k = judged["alpha"], len(judged["comparisons"])
+    sign_flip = min(1.0, 2 / 2**n_seeds)
+    return {
+        "comparisons": k,
+        "claims": len(judged["claims"]),
+        "comparison_metrics": len(COMPARED),
+        "any_comparison": f"{100 * (1 - (1 - alpha) ** k):.1f}%",
+        "sign_flip_min_p": f"{sign_flip:.3g}",
+        "sign_flip_blind": sign_flip >= alpha,
     }
 
 

@@ -7,6 +7,7 @@ come from scipy.special, which loads in a third of scipy.stats's time.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
@@ -47,20 +48,55 @@ def prediction_interval(values: Sequence[float], confidence: float) -> tuple[flo
     return mean - half, mean + half
 
 
+def unpaired_prediction_interval(
+    a: Sequence[float], b: Sequence[float], confidence: float
+) -> tuple[float, float]:
+    """Where the difference of one new run of ``a`` and one new, *independent* run of
+    ``b`` falls (two runs of another study, not paired by seed): mean difference +-
+    t * sqrt(s_a^2 + s_b^2 + s_d^2 / n), with s_d the sd of the paired differences
+    (the uncertainty of the mean) and n - 1 degrees of freedom, the fewest the
+    variances have, so the interval errs wide."""
+    n = len(a)
+    diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    mean, sd_d = mean_sd(diffs)
+    spread = math.sqrt(mean_sd(a)[1] ** 2 + mean_sd(b)[1] ** 2 + sd_d**2 / n)
+    half = _t(0.5 + confidence / 2, n - 1) * spread
+    return mean - half, mean + half
+
+
+def has_spread(diffs: Sequence[float], resolution: float = 0.0) -> bool:
+    """Whether the differences vary between seeds by more than ``resolution`` (the
+    precision the values were stored with). Without spread there is no estimate of
+    the noise, so no test applies: a constant difference is not an infinitely
+    precise one."""
+    d = np.asarray(diffs, dtype=float)
+    return len(d) >= 2 and float(d.max() - d.min()) > resolution
+
+
 def _t_statistic(diffs: Sequence[float], shift: float = 0.0) -> float:
     n = len(diffs)
     mean, sd = mean_sd(diffs)
-    if sd == 0:  # every seed gave the same difference
-        return math.copysign(math.inf, mean - shift) if mean != shift else 0.0
     return (mean - shift) / (sd / math.sqrt(n))
 
 
+def _untestable_as_nan(test):
+    """A test of differences without spread gives NaN, never p = 0 or 1."""
+
+    @functools.wraps(test)
+    def wrapped(diffs, *args):
+        return test(diffs, *args) if mean_sd(diffs)[1] > 0 else math.nan
+
+    return wrapped
+
+
+@_untestable_as_nan
 def p_difference(diffs: Sequence[float]) -> float:
     """Two-sided p-value of the paired t test of a zero mean difference."""
     t = _t_statistic(diffs)
     return min(1.0, 2 * _t_cdf(-abs(t), len(diffs) - 1))
 
 
+@_untestable_as_nan
 def p_equivalence(diffs: Sequence[float], margin: float) -> float:
     """TOST: p-value that the mean difference lies inside (-margin, +margin).
 
@@ -72,6 +108,17 @@ def p_equivalence(diffs: Sequence[float], margin: float) -> float:
     return max(p_above_lower, p_below_upper)
 
 
+@_untestable_as_nan
+def p_below(diffs: Sequence[float], bound: float) -> float:
+    """One-sided p-value of H0 "mean difference >= bound" against "below it".
+
+    Below alpha exactly when the upper end of the (1 - 2 alpha) interval is below
+    ``bound``: with ``bound`` a margin in a claim's direction, it shows the effect
+    smaller than the margin (the one-sided half of TOST)."""
+    return _t_cdf(_t_statistic(diffs, bound), len(diffs) - 1)
+
+
+@_untestable_as_nan
 def p_beyond_margin(diffs: Sequence[float], margin: float) -> float:
     """Two-sided p-value that the mean difference lies outside [-margin, +margin].
 

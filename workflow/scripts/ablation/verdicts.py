@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from . import statistics
@@ -54,6 +55,28 @@ def _seed_values(metrics: pd.DataFrame, variant: str, column: str) -> pd.Series:
     return metrics[metrics["variant"] == variant].set_index("seed")[column]
 
 
+# Losses are stored as float32: differences within a few units of its last place are
+# the same number.
+FLOAT32_RESOLUTION = 4 * float(np.finfo(np.float32).eps)
+
+
+def paired_values(metrics: pd.DataFrame, variant: str, against: str, metric: str):
+    """The seeds both variants ran, each one's values on them, the paired differences
+    and the resolution below which two differences are the same. An accuracy is taken
+    as its whole count of correct images (float32 fractions such as 0.9866 would make
+    equal counts differ in their last digits), so equal differences are exactly equal."""
+    spec = METRICS[metric]
+    a, b = _seed_values(metrics, variant, metric), _seed_values(metrics, against, metric)
+    seeds = sorted(set(a.index) & set(b.index))
+    a, b = a.loc[seeds].to_numpy(float), b.loc[seeds].to_numpy(float)
+    if spec.images:
+        images = _seed_values(metrics, variant, spec.images).loc[seeds].to_numpy(float)
+        correct_a, correct_b = np.rint(a * images), np.rint(b * images)
+        return seeds, correct_a / images, correct_b / images, (correct_a - correct_b) / images, 0.0
+    scale = float(np.abs(np.concatenate([a, b])).max()) if seeds else 0.0
+    return seeds, a, b, a - b, FLOAT32_RESOLUTION * scale
+
+
 def compare_metric(
     metrics: pd.DataFrame,
     variant: str,
@@ -65,9 +88,7 @@ def compare_metric(
     """``variant`` minus ``against`` on ``metric``, paired by seed: every number a
     verdict needs. The words come later, from ``word_results``, after Holm."""
     spec = METRICS[metric]
-    a, b = _seed_values(metrics, variant, metric), _seed_values(metrics, against, metric)
-    seeds = sorted(set(a.index) & set(b.index))
-    diffs = (a.loc[seeds] - b.loc[seeds]).tolist()
+    seeds, a, b, diffs, resolution = paired_values(metrics, variant, against, metric)
     n, margin = len(diffs), settings.margins[metric]
     weights_a = _seed_values(metrics, variant, "weights_sha256")
     weights_b = _seed_values(metrics, against, "weights_sha256")
@@ -76,11 +97,12 @@ def compare_metric(
         "label": spec.final_label,
         "n": n,
         "seeds": seeds,
-        "variant_mean": float(a.loc[seeds].mean()) if n else math.nan,
-        "against_mean": float(b.loc[seeds].mean()) if n else math.nan,
-        "mean": float(sum(diffs) / n) if n else math.nan,
+        "variant_mean": float(a.mean()) if n else math.nan,
+        "against_mean": float(b.mean()) if n else math.nan,
+        "mean": float(diffs.mean()) if n else math.nan,
         "margin": margin,
         "identical": bool(n) and all(weights_a[s] == weights_b[s] for s in seeds),
+        "spread": statistics.has_spread(diffs, resolution),
         "tested": False,
     }
     orig_a, orig_b = (original or {}).get(variant), (original or {}).get(against)
@@ -88,13 +110,16 @@ def compare_metric(
     result["original_a"] = orig_a[metric] if have_original else None
     result["original_b"] = orig_b[metric] if have_original else None
     result["original_diff"] = orig_a[metric] - orig_b[metric] if have_original else None
-    if n < 2 or result["identical"]:
+    if n < 2 or result["identical"] or not result["spread"]:
         return result
     alpha = settings.alpha
     _, sd = statistics.mean_sd(diffs)
     low, high = statistics.t_interval(diffs, 1 - alpha)
     eq_low, eq_high = statistics.t_interval(diffs, 1 - 2 * alpha)
-    pi_low, pi_high = statistics.prediction_interval(diffs, 1 - alpha)
+    # The original's difference is of two separate runs, not a pair of one seed.
+    pi_low, pi_high = statistics.unpaired_prediction_interval(a, b, 1 - alpha)
+    # Signed so that "up" is the metric getting better.
+    better = diffs if spec.higher_is_better else -diffs
     result.update(
         tested=True,
         sd=sd,
@@ -107,6 +132,10 @@ def compare_metric(
         p=statistics.p_difference(diffs),
         p_equivalence=statistics.p_equivalence(diffs, margin),
         p_beyond=statistics.p_beyond_margin(diffs, margin),
+        # One-sided halves of TOST: the variant shown not better (not worse) than
+        # the reference by the margin or more; they contradict a claimed effect.
+        p_short_of_better=statistics.p_below(better, margin),
+        p_short_of_worse=statistics.p_below(-better, margin),
         detectable=statistics.detectable_difference(sd, n, alpha, settings.power),
         seeds_for_margin=(
             statistics.seeds_needed(
@@ -134,7 +163,7 @@ def compare_metric(
 def word_results(results: list[dict[str, Any]], alpha: float) -> None:
     """Holm over one family (the metrics of a comparison or a claim), then words."""
     tested = [r for r in results if r["tested"]]
-    for key in ("p", "p_equivalence", "p_beyond"):
+    for key in ("p", "p_equivalence", "p_beyond", "p_short_of_better", "p_short_of_worse"):
         for r, adjusted in zip(tested, statistics.holm([r[key] for r in tested])):
             r[f"{key}_holm"] = adjusted
     for r in results:
@@ -142,6 +171,9 @@ def word_results(results: list[dict[str, Any]], alpha: float) -> None:
         margin = spec.format(r["margin"])
         if r["identical"]:
             r["verdict"], r["reason"] = "not tested", identical_reason(r["seeds"])
+            continue
+        if r["n"] >= 2 and not r["spread"]:
+            r["verdict"], r["reason"] = "not testable", no_spread_reason(r)
             continue
         if not r["tested"]:
             r["verdict"] = "no verdict"
@@ -174,6 +206,14 @@ def word_results(results: list[dict[str, Any]], alpha: float) -> None:
             )
         else:
             r["reason"] = f"{interval}, beyond the ±{margin} margin"
+
+
+def no_spread_reason(r) -> str:
+    return (
+        f"no spread: the difference is {METRICS[r['metric']].format(r['mean'], True)} on every "
+        f"one of the {r['n']} seeds, so the noise between seeds cannot be estimated and no "
+        "test applies (a constant difference is not an exact one)"
+    )
 
 
 def identical_reason(seeds) -> str:
@@ -217,11 +257,13 @@ def judge_claim(metrics: pd.DataFrame, claim, settings: Settings, original=None)
 
     Better / worse claims are *supported* when every metric differs the claimed
     way at level alpha (all must pass, so no correction is needed), *contradicted*
-    when any metric differs the other way after Holm, else *not shown*. A claim of
+    when any metric differs the other way after Holm, or when any is shown, one-sided
+    after Holm, to move the claimed way by less than its margin if at all (the
+    claimed effect is negligible), else *not shown*. A claim of
     no difference is *equivalent* when every metric passes TOST within its margin,
     *contradicted* when any metric's difference exceeds its margin after Holm, else
-    *not shown equivalent*. Nothing is judged on one seed, nor between two variants
-    that trained identically.
+    *not shown equivalent*. Nothing is judged on one seed, on differences without
+    spread between seeds, nor between two variants that trained identically.
     """
     expect = claim["expect"]
     if expect not in CLAIM_EXPECTATIONS:
@@ -244,7 +286,11 @@ def judge_claim(metrics: pd.DataFrame, claim, settings: Settings, original=None)
     if any(r["identical"] for r in results):
         out["status"], out["reason"] = "not tested", identical_reason(results[0]["seeds"])
     elif not all(r["tested"] for r in results):
-        out["status"], out["reason"] = "cannot be judged", results[0]["reason"]
+        untested = next(r for r in results if not r["tested"])
+        out["status"] = "cannot be judged"
+        out["reason"] = (
+            f"{untested['metric']}: {untested['reason']}" if untested["n"] >= 2 else untested["reason"]
+        )
     elif expect == "no difference":
         beyond = [r for r in results if r["beyond_margin"]]
         if beyond:
@@ -265,6 +311,8 @@ def judge_claim(metrics: pd.DataFrame, claim, settings: Settings, original=None)
             )
     else:
         opposite = [r for r in results if r["different"] and r["direction"] == OPPOSITE[expect]]
+        # Shown smaller than the margin the claimed way: the effect is negligible.
+        short = [r for r in results if r[f"p_short_of_{expect}_holm"] < alpha]
         if opposite:
             out["status"] = "contradicted"
             out["reason"] = (
@@ -272,6 +320,17 @@ def judge_claim(metrics: pd.DataFrame, claim, settings: Settings, original=None)
             )
         elif all(r["p"] < alpha and r["direction"] == expect for r in results):
             out["status"] = "supported"
+            out["reason"] = "; ".join(
+                f"{r['metric']}: real, but shown smaller than ±{_margin(r)}" for r in short
+            )
+        elif short:
+            out["status"] = "contradicted"
+            out["reason"] = "; ".join(
+                f"{r['metric']}: {expect} by less than {_margin(r)} if at all "
+                f"(one-sided test against the margin, p {r[f'p_short_of_{expect}_holm']:.3f} "
+                "after Holm)"
+                for r in short
+            )
         else:
             out["status"] = "not shown"
             out["reason"] = "; ".join(
@@ -281,6 +340,10 @@ def judge_claim(metrics: pd.DataFrame, claim, settings: Settings, original=None)
                 if not (r["p"] < alpha and r["direction"] == expect)
             )
     return out
+
+
+def _margin(r) -> str:
+    return METRICS[r["metric"]].format(r["margin"])
 
 
 def own_numbers_note(claim, original, settings: Settings) -> list[str]:
