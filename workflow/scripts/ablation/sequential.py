@@ -1,0 +1,337 @@
+"""A group-sequential design for paired comparisons over seeds: seeds are added in
+looks until each comparison is decided, with the error rates of a fixed design.
+
+The procedure (Jennison & Turnbull, *Group Sequential Methods with Applications to
+Clinical Trials*, 2000, ch. 2, 7, 9 and 10):
+
+- looks after n_1 < n_2 < ... < n_K seeds (the cap n_K), information fractions
+  n_k / n_K;
+- two-sided boundaries from the Lan-DeMets alpha-spending function of O'Brien-Fleming
+  type, alpha(t) = 2 - 2 Phi(z_{1-alpha/2} / sqrt(t)) (Lan & DeMets, Biometrika 1983),
+  computed by the recursive numerical integration of Armitage, McPherson & Rowe
+  (JRSS A 1969);
+- applied to the paired t statistic on the p-value scale (Jennison & Turnbull 2000,
+  section 3.8): at look k the nominal two-sided level is 2 (1 - Phi(c_k)), and its
+  t quantile with n_k - 1 degrees of freedom gives the **repeated confidence
+  interval** (Jennison & Turnbull, JRSS B 1989) mean +- t * sd / sqrt(n_k), which
+  covers the true difference at every look at once with probability about 1 - alpha;
+- decisions from those intervals: the (1 - alpha) interval excludes 0: *different*;
+  the (1 - 2 alpha) interval inside +-margin: *equivalent* (TOST, each side at
+  alpha); a comparison stops at the first look that decides it;
+- a non-binding futility rule: stop when the conditional power under the current
+  estimate (Jennison & Turnbull 2000, section 10.2) of deciding anything by the cap
+  is below ``futility``. Stopping for futility only removes chances to claim, so it
+  cannot raise either error rate.
+
+Pure functions of arrays, so that the tests can simulate thousands of studies.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+from scipy import special
+from scipy.optimize import brentq
+
+from . import statistics
+
+PROCEDURE = (
+    "group-sequential design, Lan-DeMets alpha spending of O'Brien-Fleming type, "
+    "repeated confidence intervals from the paired t statistic"
+)
+CITATIONS = (
+    "Lan, K. K. G. & DeMets, D. L. (1983). Discrete sequential boundaries for clinical "
+    "trials. Biometrika 70(3), 659-663.",
+    "Jennison, C. & Turnbull, B. W. (1989). Interim analyses: the repeated confidence "
+    "interval approach. JRSS B 51(3), 305-361.",
+    "Jennison, C. & Turnbull, B. W. (2000). Group Sequential Methods with Applications to "
+    "Clinical Trials. Chapman & Hall/CRC (ch. 7 spending functions, ch. 9 repeated "
+    "confidence intervals, ch. 10 stochastic curtailment).",
+)
+
+# Grid points per unit of standard deviation in the numerical integration.
+_GRID_PER_SD = 40
+
+
+def _phi_cdf(x):
+    return special.ndtr(x)
+
+
+def obrien_fleming_spending(t: float, alpha: float) -> float:
+    """Two-sided alpha spent by information fraction t: each side spends alpha / 2 by
+    Lan and DeMets' O'Brien-Fleming-type function 2 - 2 Phi(z_{1 - a/2} / sqrt(t))
+    with a = alpha / 2, as gsDesign's sfLDOF and rpact's asOF do for a two-sided
+    design (four equal looks at alpha 0.05: z 4.33, 2.96, 2.36, 2.01)."""
+    if t <= 0:
+        return 0.0
+    side = 2 - 2 * _phi_cdf(special.ndtri(1 - alpha / 4) / math.sqrt(min(t, 1.0)))
+    return float(2 * side)
+
+
+@lru_cache(maxsize=256)
+def boundaries(looks: tuple[int, ...], alpha: float) -> tuple[float, ...]:
+    """Two-sided z boundaries c_1..c_K for looks after ``looks`` seeds: under no
+    difference, P(|Z_j| < c_j for j < k, |Z_k| >= c_k) is the alpha spent between
+    looks k - 1 and k. The score S_k = Z_k sqrt(n_k) has independent normal
+    increments; its density on the continuation region is carried from look to look
+    on a grid (Armitage, McPherson & Rowe 1969)."""
+    cap = looks[-1]
+    spent = [obrien_fleming_spending(n / cap, alpha) for n in looks]
+    bounds: list[float] = []
+    grid = density = None
+    previous_info = 0
+    for k, info in enumerate(looks):
+        target = spent[k] - (spent[k - 1] if k else 0.0)
+        step_sd = math.sqrt(info - previous_info)
+        if k == 0:
+            c = float(special.ndtri(1 - target / 2))
+        else:
+            # P(cross at k) = sum over the grid of f(u) P(|u + X| >= c sqrt(info)).
+            def crossing(c, grid=grid, density=density, step_sd=step_sd, info=info):
+                edge = c * math.sqrt(info)
+                inside = _phi_cdf((edge - grid) / step_sd) - _phi_cdf((-edge - grid) / step_sd)
+                return float(np.sum(density * (1 - inside)))
+
+            c = float(brentq(lambda c: crossing(c) - target, 0.5, 40.0, xtol=1e-10))
+        bounds.append(c)
+        # The density of S_k on |S_k| < c sqrt(info), for the next look.
+        edge = c * math.sqrt(info)
+        points = max(401, int(2 * edge / math.sqrt(info) * _GRID_PER_SD) | 1)
+        new_grid = np.linspace(-edge, edge, points)
+        weights = np.full(points, 2.0)
+        weights[1::2] = 4.0
+        weights[0] = weights[-1] = 1.0
+        weights *= (new_grid[1] - new_grid[0]) / 3  # Simpson's rule
+        if k == 0:
+            pdf = np.exp(-0.5 * new_grid**2 / info) / math.sqrt(2 * math.pi * info)
+        else:
+            z = (new_grid[:, None] - grid[None, :]) / step_sd
+            kernel = np.exp(-0.5 * z**2) / (math.sqrt(2 * math.pi) * step_sd)
+            pdf = kernel @ density
+        grid, density, previous_info = new_grid, pdf * weights, info
+    return tuple(bounds)
+
+
+def nominal_levels(looks: tuple[int, ...], alpha: float) -> tuple[float, ...]:
+    """The two-sided nominal p-value each look's boundary stands for."""
+    return tuple(float(2 * (1 - _phi_cdf(c))) for c in boundaries(looks, alpha))
+
+
+def t_boundary(n: int, nominal: float) -> float:
+    """The paired t statistic of n seeds at the same two-sided p-value."""
+    return float(special.stdtrit(n - 1, 1 - nominal / 2))
+
+
+@dataclass(frozen=True)
+class Design:
+    """A pre-registered sequential design: looks (seeds at each), alpha, the
+    conditional power below which a comparison stops as futile."""
+
+    looks: tuple[int, ...]
+    alpha: float
+    futility: float
+
+    @classmethod
+    def from_config(cls, sequential, alpha: float) -> "Design":
+        first, step, cap = sequential["first_look"], sequential["seeds_per_look"], sequential["cap"]
+        looks = tuple(range(first, cap + 1, step))
+        if looks[-1] != cap:  # the last look is the cap, however the steps fall
+            looks = (*looks, cap)
+        return cls(looks=looks, alpha=alpha, futility=sequential["futility"])
+
+    @property
+    def cap(self) -> int:
+        return self.looks[-1]
+
+    def difference_levels(self) -> tuple[float, ...]:
+        return nominal_levels(self.looks, self.alpha)
+
+    def equivalence_levels(self) -> tuple[float, ...]:
+        return nominal_levels(self.looks, 2 * self.alpha)
+
+    def t_bounds(self, k: int) -> tuple[float, float]:
+        """The t multipliers of look k's repeated intervals: (difference, equivalence)."""
+        n = self.looks[k]
+        return (
+            t_boundary(n, self.difference_levels()[k]),
+            t_boundary(n, self.equivalence_levels()[k]),
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "procedure": PROCEDURE,
+            "looks": list(self.looks),
+            "alpha": self.alpha,
+            "futility": self.futility,
+            "z_boundaries": list(boundaries(self.looks, self.alpha)),
+            "z_boundaries_equivalence": list(boundaries(self.looks, 2 * self.alpha)),
+            "nominal_p": list(self.difference_levels()),
+            "nominal_p_equivalence": list(self.equivalence_levels()),
+        }
+
+
+def repeated_intervals(diffs: Sequence[float], design: Design, k: int):
+    """Look k's repeated intervals of the mean paired difference over the first
+    n_k seeds: ((1 - alpha) interval, (1 - 2 alpha) interval)."""
+    d = np.asarray(diffs, dtype=float)[: design.looks[k]]
+    n = len(d)
+    mean, se = float(d.mean()), float(d.std(ddof=1)) / math.sqrt(n)
+    t_diff, t_eq = design.t_bounds(k)
+    return (mean - t_diff * se, mean + t_diff * se), (mean - t_eq * se, mean + t_eq * se)
+
+
+def conditional_power(mean, sd, n: int, design: Design, margin: float):
+    """The chance, if the true difference and spread are the ones seen, that the
+    comparison is decided (different or equivalent) at the cap, taking the spread as
+    known: the final mean of N seeds is normal about ``mean`` with variance
+    (N - n) sd^2 / N^2 given the n seen. Takes arrays (one per comparison) too."""
+    mean, sd = np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)
+    cap = design.cap
+    if n >= cap:
+        return np.zeros_like(mean) if mean.ndim else 0.0
+    t_diff, t_eq = design.t_bounds(len(design.looks) - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se_final = sd / math.sqrt(cap)
+        spread = math.sqrt(cap - n) * sd / cap
+        different = 1 - _phi_cdf((t_diff * se_final - mean) / spread) + _phi_cdf(
+            (-t_diff * se_final - mean) / spread
+        )
+        reach = margin - t_eq * se_final
+        equivalent = np.where(
+            reach > 0,
+            np.clip(_phi_cdf((reach - mean) / spread) - _phi_cdf((-reach - mean) / spread), 0, 1),
+            0.0,
+        )
+        power = np.where(sd > 0, np.minimum(1.0, different + equivalent), 0.0)
+    return power if power.ndim else float(power)
+
+
+@dataclass(frozen=True)
+class Look:
+    """What look k found for one comparison."""
+
+    n: int
+    mean: float
+    interval: tuple[float, float]
+    equivalence_interval: tuple[float, float]
+    conditional_power: float
+    decision: str  # different, equivalent, futile, not decided, continue
+
+
+def look(diffs: Sequence[float], design: Design, k: int, margin: float) -> Look:
+    """Look k of one comparison: its repeated intervals and what they decide."""
+    d = np.asarray(diffs, dtype=float)[: design.looks[k]]
+    (low, high), (eq_low, eq_high) = repeated_intervals(d, design, k)
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    last = k == len(design.looks) - 1
+    power = conditional_power(mean, sd, len(d), design, margin) if not last else 0.0
+    if not statistics.has_spread(d):
+        decision = "continue" if not last else "not decided"  # no spread: no test yet
+    elif low > 0 or high < 0:
+        decision = "different"
+    elif -margin < eq_low and eq_high < margin:
+        decision = "equivalent"
+    elif last:
+        decision = "not decided"
+    elif power < design.futility:
+        decision = "futile"
+    else:
+        decision = "continue"
+    return Look(len(d), mean, (low, high), (eq_low, eq_high), power, decision)
+
+
+def run_sequence(diffs: Sequence[float], design: Design, margin: float) -> list[Look]:
+    """Every look taken, in order, up to the one that stopped the comparison."""
+    taken = []
+    for k in range(len(design.looks)):
+        if len(diffs) < design.looks[k]:
+            break
+        taken.append(look(diffs, design, k, margin))
+        if taken[-1].decision != "continue":
+            break
+    return taken
+
+
+def simulate(
+    design: Design,
+    true_difference: float,
+    sd: float,
+    margin: float,
+    studies: int,
+    rng: np.random.Generator,
+    outliers: float = 0.0,
+    outlier_size: float = 0.0,
+) -> dict[str, float]:
+    """Run the design on ``studies`` simulated comparisons, all at once: paired
+    differences normal(true_difference, sd), and, with ``outliers`` > 0, that share
+    of seeds moved by +-outlier_size (a failed run, as baseline's 0.9860 seed).
+    Returns the share of each final decision and the mean number of seeds used."""
+    cap = design.cap
+    d = rng.normal(true_difference, sd, size=(studies, cap))
+    if outliers:
+        hit = rng.random((studies, cap)) < outliers
+        d += hit * rng.choice([-outlier_size, outlier_size], size=(studies, cap))
+    decision = np.full(studies, "", dtype=object)
+    seeds = np.full(studies, cap)
+    open_ = np.ones(studies, dtype=bool)
+    for k, n in enumerate(design.looks):
+        x = d[:, :n]
+        mean, sd_k = x.mean(axis=1), x.std(axis=1, ddof=1)
+        se = sd_k / math.sqrt(n)
+        t_diff, t_eq = design.t_bounds(k)
+        different = (np.abs(mean) > t_diff * se) & (sd_k > 0)
+        equivalent = (np.abs(mean) + t_eq * se < margin) & (sd_k > 0) & ~different
+        last = k == len(design.looks) - 1
+        stop = different | equivalent
+        if not last:
+            power = conditional_power(mean, sd_k, n, design, margin)
+            futile = ~stop & (power < design.futility) & (sd_k > 0)
+        else:
+            futile = ~stop
+        for name, mask in (("different", different), ("equivalent", equivalent), ("futile", futile)):
+            now = open_ & mask
+            decision[now] = name if not (last and name == "futile") else "not decided"
+            seeds[now] = n
+            open_ &= ~now
+        if not open_.any():
+            break
+    return {
+        "different": float(np.mean(decision == "different")),
+        "equivalent": float(np.mean(decision == "equivalent")),
+        "futile": float(np.mean(decision == "futile")),
+        "not decided": float(np.mean(decision == "not decided")),
+        "expected_seeds": float(seeds.mean()),
+    }
+
+
+def fixed_seeds_for_power(target: float, sd: float, alpha: float, power: float) -> int | None:
+    """Seeds a fixed (one-look) paired t design needs for ``power`` at ``target``."""
+    return statistics.seeds_needed(
+        lambda n: statistics.power_difference(target, sd, n, alpha), power
+    )
+
+
+# Studies simulated for the planning figures: enough for +-0.5 percentage points.
+PLANNING_STUDIES = 20000
+
+
+def operating_characteristics(
+    design: Design, target: float, sd: float, margin: float, outlier_size: float
+) -> dict[str, dict[str, float]]:
+    """The design's error rates and seeds by simulation (a fixed random stream, so the
+    report states the same numbers every time): normal noise with the planning sd,
+    and heavy tails (one seed in ten moved by +-outlier_size). ``no difference``:
+    a wrong *different* is the error; ``at the margin``: a wrong *equivalent*;
+    ``at the target``: *different* is the power."""
+    out = {}
+    for tails, share in (("normal", 0.0), ("heavy-tailed", 0.1)):
+        for case, truth in (("no difference", 0.0), ("at the margin", margin), ("at the target", target)):
+            rng = np.random.default_rng(20260)
+            out[f"{case}, {tails}"] = simulate(
+                design, truth, sd, margin, PLANNING_STUDIES, rng, share, outlier_size
+            )
+    return out
