@@ -44,9 +44,10 @@ for study_file in STUDY_FILES[1:]:
     replace_sets(config, study_file)
 
 # Stop before any job, with one line naming the key at fault.
+CONFIG_SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
 try:
-    from_command_line(config)
-    check_schema(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+    from_command_line(config, workflow.config_settings.config, CONFIG_SCHEMA)
+    check_schema(config, CONFIG_SCHEMA)
     validate(config, "workflow/schemas/config.schema.yaml")
     check_config(config)
 except ConfigError as exc:
@@ -56,6 +57,7 @@ except ConfigError as exc:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/sequential.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/plot.smk"
 include: "workflow/rules/report.smk"
@@ -72,6 +74,7 @@ report: REPORT_FRONT_PAGE
 
 
 record_unfinished_jobs()
+announce_sequential_cost()
 
 # On SLURM, a job cancelled by scancel (sacct: "CANCELLED by <uid>") must end the
 # run, not be waited on forever (workflow/scripts/ablation/slurm_status.py). The
@@ -94,6 +97,6 @@ for _variant in VARIANTS:
         name:
             f"variant_{_variant}"
         input:
-            run_files("test_metrics.json", [_variant]),
+            lambda wc, variant=_variant: run_files("test_metrics.json", [variant]),
             f"{RESULTS}/{_variant}/curves.png",
             f"{RESULTS}/{_variant}/confusion.png",

@@ -194,7 +194,7 @@ def test_every_rule_declares_the_library_code_its_script_runs():
     # an undeclared module's edit would leave results made by the old code.
     library = REPO / "workflow" / "scripts" / "ablation"
     rules = re.findall(
-        r"^rule (\w+):(.*?)^\s+script:\s+\"../scripts/(\w+)\.py\"",
+        r"^(?:rule|checkpoint) (\w+):(.*?)^\s+script:\s+\"../scripts/(\w+)\.py\"",
         "".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk")),
         re.M | re.S,
     )
@@ -212,4 +212,4 @@ def test_every_rule_declares_the_library_code_its_script_runs():
         declared = set(re.findall(r'"(\w+)"', declared[1])) | {"atomic", "errors", "joblog"}
         assert needed <= declared, f"rule {rule}: undeclared {sorted(needed - declared)}"
         checked += 1
-    assert checked == 10  # every rule with a script but the download
+    assert checked == 12  # every rule with a script but the download

@@ -81,7 +81,9 @@ def test_the_cap_planned_for_the_target_reaches_the_configured_power():
             "different"
         ] >= power
     )  # fmt: skip
-    rates = sequential.simulate(design(planned), target, SD, MARGIN, STUDIES, np.random.default_rng(5))
+    rates = sequential.simulate(
+        design(planned), target, SD, MARGIN, STUDIES, np.random.default_rng(5)
+    )
     assert rates["different"] >= power - MC
     fixed = sequential.fixed_seeds_for_power(target, SD, ALPHA, power)
     # Stopping early saves seeds on average against a fixed design of the same power.
@@ -113,6 +115,10 @@ def test_a_look_decides_from_its_repeated_intervals():
     tiny = [0.0001, -0.0001, 0.0, 0.0001, -0.0001, 0.0]
     assert sequential.look(tiny, d, 1, MARGIN).decision == "equivalent"
     noisy = [0.0, 0.003, -0.003, 0.002, -0.002, 0.001, 0.0, 0.002, -0.002, 0.001, 0.0, -0.001]
-    assert sequential.run_sequence(noisy, d, MARGIN)[-1].decision in ("futile", "not decided", "equivalent")
+    assert sequential.run_sequence(noisy, d, MARGIN)[-1].decision in (
+        "futile",
+        "not decided",
+        "equivalent",
+    )
     same = [0.001] * 12
     assert sequential.look(same, d, 3, MARGIN).decision == "not decided"  # no spread

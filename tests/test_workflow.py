@@ -296,6 +296,18 @@ BAD_CONFIGS = {
         lambda c: c["split"].update(train_limit=70000),
         "config: split.train_limit: 70000 is more than the 60,000 images MNIST has",
     ),
+    "sequential cap below the first look": (
+        lambda c: c.update(seeds="auto", sequential={"first_look": 3, "cap": 2}),
+        "config: sequential.cap: 2 is below sequential.first_look (3): the cap is the last look",
+    ),
+    "no seeds per look": (
+        lambda c: c.update(seeds="auto", sequential={"seeds_per_look": 0}),
+        "config: sequential.seeds_per_look: 0 is less than the minimum of 1",
+    ),
+    "a sequential study with nothing to decide": (
+        lambda c: c.update(seeds="auto", comparisons=[]),
+        "config: seeds: 'auto' adds seeds until each comparison is decided, and `comparisons` is empty",
+    ),
 }
 
 
@@ -390,12 +402,48 @@ def test_no_dataset_shape_or_class_count_outside_the_registry():
     assert found == []
 
 
-def test_a_training_reports_each_epoch_on_the_console_and_to_tensorboard(study_copy, tmp_path):
-    switch = write_config(tmp_path / "tensorboard.yaml", {"execution": {"tensorboard": True}})
-    result = check(
-        snakemake(study_copy, "variant_baseline", "--forcerun", "train", config=switch)
-    )
+def test_a_training_reports_each_epoch_on_the_console_and_to_tensorboard(study_copy):
+    # Switched on from the command line, where Snakemake hands 'true' over as a string.
+    switch = ["--config", "execution={tensorboard: true}"]
+    result = check(snakemake(study_copy, "variant_baseline", "--forcerun", "train", *switch))
     console = result.stdout + result.stderr
     assert re.search(r"baseline seed 1: epoch 1/1  loss \d\.\d{4}  accuracy .* \d+ s \(done\)", console)
     events = list((study_copy / "results" / "tensorboard" / "baseline" / "seed1").rglob("events.*"))
     assert events, "no TensorBoard event file"
+
+
+@pytest.mark.parametrize(
+    "setting, trainings, reruns",
+    [
+        ("training={epochs: 2}", 2, "train"),  # every training, now of 2 epochs
+        ("execution={tensorboard: true, eval_batch_size: 500}", 0, None),  # how, not what
+        ("statistics={alpha: 0.01}", 0, "verdicts"),  # the verdicts and what shows them
+    ],
+)
+def test_nested_settings_on_the_command_line_take_the_schemas_types(
+    study_copy, setting, trainings, reruns
+):
+    result = check(snakemake(study_copy, "-n", "report.md", "--config", setting))
+    plan = result.stdout + result.stderr
+    counts = job_counts(plan) if "Job stats:" in plan else {}
+    assert counts.get("train", 0) == trainings, plan
+    if reruns is None:
+        assert "Nothing to be done" in plan
+    else:
+        assert counts[reruns] == (2 if reruns == "train" else 1)
+
+
+def test_a_nested_setting_of_the_wrong_type_is_refused_in_one_line(study_copy):
+    before = {p: p.stat().st_mtime_ns for p in (study_copy / "results").rglob("*") if p.is_file()}
+    result = snakemake(study_copy, "report.md", "--config", "training={epochs: two}")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in output
+    assert "config: training.epochs: 'two' (given with --config) is not an integer" in output
+    after = {p: p.stat().st_mtime_ns for p in (study_copy / "results").rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_a_stricter_alpha_from_the_command_line_reaches_the_report(study_copy):
+    check(snakemake(study_copy, "report.md", "--config", "statistics={alpha: 0.01}"))
+    report = (study_copy / "report.md").read_text()
+    assert "| 99% interval (unadjusted) | 98% interval (unadjusted) |" in report

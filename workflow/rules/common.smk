@@ -5,9 +5,10 @@ import hashlib
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
-from ablation import datasets, devices, metrics, models
+from ablation import datasets, devices, metrics, models, sequential
 
 # Files of the workflow itself, found from the Snakefile, as paths relative to the
 # working directory: Snakemake records input paths, and relative ones stay the
@@ -16,13 +17,23 @@ WORKFLOW_DIR = Path(os.path.relpath(Path(workflow.basedir) / "workflow"))
 SCRIPTS = WORKFLOW_DIR / "scripts"
 
 VARIANTS = list(config["variants"])
-# An integer N is seeds 1..N (`--config seeds=5` adds seeds 4 and 5 to the default
-# three, which are kept); otherwise a list.
-SEEDS = (
-    list(range(1, config["seeds"] + 1))
-    if isinstance(config["seeds"], int)
-    else list(config["seeds"])
+COMPARISONS = config["comparisons"]
+# `seeds: auto`: seeds added in looks until each comparison is decided (the
+# pre-registered design of config `sequential:`, ablation/sequential.py).
+SEQUENTIAL = config["seeds"] == "auto"
+DESIGN = (
+    sequential.Design.from_config(config["sequential"], config["statistics"]["alpha"])
+    if SEQUENTIAL
+    else None
 )
+# An integer N is seeds 1..N (`--config seeds=5` adds seeds 4 and 5 to the default
+# three, which are kept); otherwise a list. Sequential: every seed a look may ask for.
+if SEQUENTIAL:
+    SEEDS = list(range(1, DESIGN.cap + 1))
+elif isinstance(config["seeds"], int):
+    SEEDS = list(range(1, config["seeds"] + 1))
+else:
+    SEEDS = list(config["seeds"])
 DATASET = config["data"]["name"]
 DATASET_SPEC = datasets.dataset_spec(DATASET)
 # Where the study's files go: results/ and report.md, or for a study with a name
@@ -56,6 +67,18 @@ def train_threads():
 
 
 FRONT_PAGE = f"{RESULTS}/front_page.rst"
+
+
+def study_command(*options):
+    """The command that builds this study, with ``options``, as a user types it in
+    the project folder: its target, then the study files (--configfile last: it
+    takes every word after it)."""
+    files = [os.path.relpath(f) for f in workflow.config_settings.configfiles]
+    return " ".join(
+        ["snakemake --cores 4", REPORT, *options, *(["--configfile", *files] if files else [])]
+    )
+
+
 TRAIN_BENCHMARK = f"{RESULTS}/benchmarks/train/{{variant}}/seed{{seed}}.tsv"
 VERDICT_METRICS = list(metrics.COMPARED)
 
@@ -64,6 +87,7 @@ VERDICT_METRICS = list(metrics.COMPARED)
 wildcard_constraints:
     variant="|".join(re.escape(v) for v in VARIANTS),
     seed="|".join(str(s) for s in SEEDS),
+    k=r"[1-9][0-9]*",
 
 
 def library(*modules):
@@ -87,13 +111,100 @@ def config_sha256():
     return hashlib.sha256(json.dumps(study, sort_keys=True).encode()).hexdigest()
 
 
-def runs(variants=None):
-    """(variant, seed) of every training run, in config order."""
-    return [{"variant": v, "seed": s} for v in (variants or VARIANTS) for s in SEEDS]
+def runs(variants=None, seeds=None):
+    """(variant, seed) of every training run, in config order. Sequential: the runs
+    the looks taken so far call for, through the look checkpoint, so only inside
+    an input function (or a params function of a rule that has looks() as input);
+    ``seeds``: how many seeds each variant has, when already known."""
+    if not SEQUENTIAL:
+        return [{"variant": v, "seed": s} for v in (variants or VARIANTS) for s in SEEDS]
+    seeds = seeds or sequential_seeds(lambda k: checkpoints.look.get(k=k).output[0])
+    return [
+        {"variant": v, "seed": s} for v in (variants or VARIANTS) for s in range(1, seeds[v] + 1)
+    ]
 
 
 def run_files(name, variants=None):
     return [f"{RUN.format(**r)}/{name}" for r in runs(variants)]
+
+
+LOOK = f"{RESULTS}/sequential/look{{k}}.json"
+DESIGN_FILE = f"{RESULTS}/sequential/design.json"
+
+
+def read_look(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def sequential_seeds(look_path):
+    """Seeds per variant once the looks so far have decided. ``look_path(k)``: look
+    k's file; None where it is not there yet (read from disk at parse time), or it
+    raises while the checkpoint has not run (its get, inside input functions)."""
+    open_after = []
+    for k in range(1, len(DESIGN.looks) + 1):
+        path = look_path(k)
+        if path is None:
+            break
+        open_after.append(read_look(path)["open"])
+        if not open_after[-1]:
+            break
+    return sequential.seeds_after(DESIGN, COMPARISONS, VARIANTS, open_after)
+
+
+def looks_on_disk():
+    """The look files already written, in order (read while the Snakefile is read)."""
+    taken = []
+    while os.path.exists(LOOK.format(k=len(taken) + 1)):
+        taken.append(LOOK.format(k=len(taken) + 1))
+    return taken
+
+
+def runs_so_far():
+    """The runs known while the Snakefile is read: in a sequential study, those of
+    the looks already on disk."""
+    if not SEQUENTIAL:
+        return runs()
+    on_disk = looks_on_disk()
+    return runs(seeds=sequential_seeds(lambda k: on_disk[k - 1] if k <= len(on_disk) else None))
+
+
+def look_runs(wildcards):
+    """Look k's previous look (none for the first) and the runs it reads: the
+    variants of the comparisons still open after look k - 1 (every comparison at the
+    first look), over the look's seeds."""
+    k = int(wildcards.k)
+    previous = [checkpoints.look.get(k=k - 1).output[0]] if k > 1 else []
+    still_open = read_look(previous[0])["open"] if previous else range(len(COMPARISONS))
+    variants = sorted({COMPARISONS[i][role] for i in still_open for role in ("variant", "against")})
+    return previous, [
+        {"variant": v, "seed": s} for v in variants for s in range(1, DESIGN.looks[k - 1] + 1)
+    ]
+
+
+def look_inputs(wildcards):
+    previous, chosen = look_runs(wildcards)
+    return {
+        "design": DESIGN_FILE,
+        "previous": previous,
+        "tests": [f"{RUN.format(**r)}/test_metrics.json" for r in chosen],
+        "facts": [f"{RUN.format(**r)}/training.json" for r in chosen],
+        "finished": [rules.evaluate.log.status.format(**r) for r in chosen]
+        + [rules.design.log.status],
+    }
+
+
+def looks(wildcards=None):
+    """The look files taken so far (the checkpoint's outputs), up to the one after
+    which no comparison is open; none for a fixed list of seeds."""
+    if not SEQUENTIAL:
+        return []
+    taken = []
+    for k in range(1, len(DESIGN.looks) + 1):
+        taken.append(checkpoints.look.get(k=k).output[0])
+        if not read_look(taken[-1])["open"]:
+            break
+    return taken
 
 
 def job_log(name):
@@ -122,9 +233,9 @@ def record_unfinished_jobs():
     Where a job's status and some of its outputs are missing while files made from
     them exist, record "running" for it, as it would have."""
     checks = [
-        (rules.split, {}, run_files("model.keras")),
-        *[(rules.train, r, [f"{RUN.format(**r)}/test_metrics.json"]) for r in runs()],
-        *[(rules.evaluate, r, [rules.metrics.output[0]]) for r in runs()],
+        (rules.split, {}, [f"{RUN.format(**r)}/model.keras" for r in runs_so_far()]),
+        *[(rules.train, r, [f"{RUN.format(**r)}/test_metrics.json"]) for r in runs_so_far()],
+        *[(rules.evaluate, r, [rules.metrics.output[0]]) for r in runs_so_far()],
         (rules.metrics, {}, [rules.verdicts.output[0], REPORT]),
         (rules.verdicts, {}, [rules.plot_differences.output[0], REPORT]),
         (rules.plot_differences, {}, [REPORT]),
@@ -142,3 +253,56 @@ def record_unfinished_jobs():
         ):
             Path(status).parent.mkdir(parents=True, exist_ok=True)
             Path(status).write_text("running\n")
+
+
+# A training's wall time where this machine has none measured yet: the default study
+# took 36 min for 15 trainings on 2 cores, four at once (benchmarks/README.md).
+ROUGH_TRAINING_CORE_MINUTES = 36 * 2 / 15
+
+
+def announce_sequential_cost():
+    """Before any training, what a sequential study may cost: its worst case and
+    expected number of trainings (by simulation under the design's planning sd),
+    those already trained, and the wall time left, from this machine's training
+    benchmarks where there are any."""
+    if not SEQUENTIAL or not workflow.is_main_process or not workflow.resource_settings.cores:
+        return
+    planning = config["sequential"]
+    margin = config["statistics"]["margins"][sequential.PRIMARY]["margin"]
+    # At most: every comparison still open goes on to the cap.
+    on_disk = looks_on_disk()
+    if os.path.exists(DESIGN_FILE) and read_look(DESIGN_FILE)["looks"] != list(DESIGN.looks):
+        on_disk = []  # another design: its looks are taken again
+    still_open = read_look(on_disk[-1])["open"] if on_disk else range(len(COMPARISONS))
+    most = {r["variant"]: r["seed"] for r in runs_so_far()}
+    for i in still_open:
+        for v in (COMPARISONS[i]["variant"], COMPARISONS[i]["against"]):
+            most[v] = DESIGN.cap
+    every = runs(seeds=most)
+    trained = [r for r in every if os.path.exists(f"{RUN.format(**r)}/model.keras")]
+    expected = sequential.expected_trainings(
+        DESIGN, COMPARISONS, VARIANTS, planning["planning_sd"], margin, 0.0
+    )
+    at_once = max(1, workflow.resource_settings.cores // train_threads())
+    benchmarks = [TRAIN_BENCHMARK.format(**r) for r in trained]
+    benchmarks = [b for b in benchmarks if os.path.exists(b)]
+    if benchmarks:
+        seconds = sum(float(Path(b).read_text().splitlines()[1].split()[0]) for b in benchmarks)
+        minutes = seconds / len(benchmarks) / 60
+        source = f"{minutes:.1f} min a training as measured here, {at_once} at once"
+        per_training = minutes / at_once
+    else:
+        cpus = len(os.sched_getaffinity(0))
+        per_training = ROUGH_TRAINING_CORE_MINUTES / cpus
+        source = f"a rough {ROUGH_TRAINING_CORE_MINUTES:.1f} core-minutes a training, {cpus} cores"
+    left_worst = len(every) - len(trained)
+    left_expected = min(left_worst, max(0.0, expected - len(trained)))
+    print(
+        f"Sequential study: looks at {', '.join(map(str, DESIGN.looks))} seeds; "
+        f"{DESIGN.cap * len(VARIANTS)} trainings at most, about {expected:.0f} expected if "
+        f"no variant differs; {len(trained)} trained, {len(on_disk)} looks taken. "
+        f"Left: up to {left_worst} trainings, "
+        f"about {per_training * left_worst / 60:.1f} h at most and "
+        f"{per_training * left_expected / 60:.1f} h expected ({source}).",
+        file=sys.stderr,
+    )

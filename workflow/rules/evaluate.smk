@@ -27,11 +27,13 @@ rule evaluate:
 
 rule metrics:
     input:
-        histories=run_files("history.csv"),
-        facts=run_files("training.json"),
-        tests=run_files("test_metrics.json"),
-        layers=run_files("layers.json"),
-        finished=finished(rules.train) + finished(rules.evaluate),
+        # Functions: in a sequential study, the runs grow with the looks taken.
+        looks=looks,
+        histories=lambda wc: run_files("history.csv"),
+        facts=lambda wc: run_files("training.json"),
+        tests=lambda wc: run_files("test_metrics.json"),
+        layers=lambda wc: run_files("layers.json"),
+        finished=lambda wc: finished(rules.train) + finished(rules.evaluate),
         lib=library("datasets", "metrics", "reporting", "statistics"),
     output:
         report(
@@ -46,7 +48,7 @@ rule metrics:
         "../../envs/analysis.yaml"
     params:
         dataset=DATASET,
-        runs=runs(),
+        runs=lambda wc: runs(),
     message:
         "Collecting every run's numbers into {output}"
     script:
@@ -58,7 +60,9 @@ rule verdicts:
         metrics=rules.metrics.output[0],
         finished=rules.metrics.log.status,
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
-        lib=library("datasets", "metrics", "reporting", "statistics", "verdicts"),
+        design=[DESIGN_FILE] if SEQUENTIAL else [],
+        looks=looks,
+        lib=library("datasets", "metrics", "reporting", "sequential", "statistics", "verdicts"),
     output:
         f"{RESULTS}/verdicts.json",
     log:

@@ -34,8 +34,9 @@ rule plot_variant:
 
 rule plot_comparison:
     input:
-        histories=run_files("history.csv"),
-        finished=finished(rules.train),
+        looks=looks,
+        histories=lambda wc: run_files("history.csv"),
+        finished=lambda wc: finished(rules.train),
         lib=library("metrics", "plotting", "statistics"),
     output:
         report(
@@ -49,7 +50,7 @@ rule plot_comparison:
     conda:
         "../../envs/analysis.yaml"
     params:
-        runs=runs(),
+        runs=lambda wc: runs(),
         accuracy_as=config["plots"]["accuracy_as"],
     message:
         "Plotting the curves of every variant"

@@ -4,15 +4,17 @@ rule report:
         verdicts=rules.verdicts.output[0],
         differences=rules.plot_differences.output[0],
         test_accuracy=rules.plot_results.output[0],
-        histories=run_files("history.csv"),
-        facts=run_files("training.json"),
-        layers=run_files("layers.json"),
-        benchmarks=[TRAIN_BENCHMARK.format(**r) for r in runs()],
+        looks=looks,
+        design=[DESIGN_FILE] if SEQUENTIAL else [],
+        histories=lambda wc: run_files("history.csv"),
+        facts=lambda wc: run_files("training.json"),
+        layers=lambda wc: run_files("layers.json"),
+        benchmarks=lambda wc: [TRAIN_BENCHMARK.format(**r) for r in runs()],
         dataset=DATASET_FILE,
         curves=expand(rules.plot_variant.output.curves, variant=VARIANTS),
         confusion=expand(rules.plot_variant.output.confusion, variant=VARIANTS),
         comparison=rules.plot_comparison.output[0],
-        finished=[
+        finished=lambda wc: [
             *finished(rules.train),
             rules.metrics.log.status,
             rules.verdicts.log.status,
@@ -45,7 +47,7 @@ rule report:
     conda:
         "../../envs/analysis.yaml"
     params:
-        runs=runs(),
+        runs=lambda wc: runs(),
         variants={name: arch(name) for name in VARIANTS},
         margins=config["statistics"]["margins"],
         config_sha256=config_sha256(),
@@ -54,7 +56,9 @@ rule report:
             "dataset": DATASET,
             "dataset_title": DATASET_SPEC.title,
             "num_classes": DATASET_SPEC.num_classes,
-            "seeds": SEEDS,
+            "seeds": "auto" if SEQUENTIAL else SEEDS,
+            # Advice the report prints, for this study (its target and study files).
+            "sequential_command": study_command("--config seeds=auto"),
             "validation_fraction": config["split"]["validation_fraction"],
             "accuracy_as": config["plots"]["accuracy_as"],
             **config["training"],

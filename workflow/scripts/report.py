@@ -37,6 +37,7 @@ def main(smk):
             dataset_path=inp.dataset,
             runs=runs,
             snakemake_version=version("snakemake"),
+            design_path=next(iter(reporting.input_paths(inp.design)), None),
         ),
     )
     markdown = reporting.render(inp.template, context)

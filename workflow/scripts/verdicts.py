@@ -1,5 +1,8 @@
 """Rule verdicts: every comparison and claim judged, results/verdicts.json."""
 
+import json
+from pathlib import Path
+
 import yaml
 
 from ablation import atomic, reporting, verdicts
@@ -15,12 +18,21 @@ def main(smk):
         **smk.params.study,
         **{k: int(first[k]) for k in ("train_images", "validation_images", "test_images")},
     }
+    sequence = None
+    design = reporting.input_paths(smk.input.design)
+    if design:  # a sequential study: its design and the looks taken
+        read = lambda path: json.loads(Path(path).read_text(encoding="utf-8"))  # noqa: E731
+        sequence = {
+            "design": read(design[0]),
+            "looks": [read(p) for p in reporting.input_paths(smk.input.looks)],
+        }
     judged = verdicts.judge(
         metrics,
         smk.params.comparisons,
         reference,
         study,
         verdicts.Settings.from_config(smk.params.statistics),
+        sequence,
     )
     atomic.write_json(smk.output[0], verdicts.json_safe(judged))
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from .datasets import dataset_spec
 from .errors import ArchitectureError, DataError
@@ -82,11 +84,93 @@ def replace_sets(config: dict[str, Any], study_file) -> None:
             config[key] = study[key]
 
 
-def from_command_line(config: dict[str, Any]) -> None:
-    """`--config 'seeds=[1,2]'` arrives as ['1', '2']: seeds are whole numbers."""
-    seeds = config.get("seeds")
-    if isinstance(seeds, list):
-        config["seeds"] = [int(s) if isinstance(s, str) and s.strip().isdigit() else s for s in seeds]
+def from_command_line(config: dict[str, Any], given: Mapping[str, Any], schema_path) -> None:
+    """Values given with --config take the types the schema declares for their keys.
+
+    Snakemake reads a nested `--config 'training={epochs: 2}'` as strings ('2'), and
+    a top-level `seeds=[1,2]` as ['1', '2']. Every string given on the command line,
+    at any depth, is converted to what the schema allows there (null, boolean,
+    integer, number, a list of them, or a string it allows as it is); one that
+    cannot be is an error naming the key. ``given``: the --config values alone."""
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+
+    def merge(into: dict, typed: dict) -> None:  # as Snakemake merged the strings
+        for key, value in typed.items():
+            if isinstance(value, dict) and isinstance(into.get(key), dict):
+                merge(into[key], value)
+            else:
+                into[key] = value
+
+    top = schema["properties"]
+    merge(config, {key: _typed(value, top.get(key, {}), schema, key) for key, value in given.items()})
+
+
+# A string's reading as each JSON Schema type, None where it has none.
+_READINGS = {
+    "null": lambda s: (None,) if s.strip() in ("", "null", "~") else None,
+    "boolean": lambda s: ({"true": True, "false": False}.get(s.strip().lower()),)
+    if s.strip().lower() in ("true", "false")
+    else None,
+    "integer": lambda s: (int(s),) if re.fullmatch(r"\s*[-+]?\d+\s*", s) else None,
+    "number": lambda s: (float(s),) if _is_number(s) else None,
+}
+_TYPE_WORDS = {
+    "null": "null", "boolean": "true or false", "integer": "an integer", "number": "a number",
+    "string": "a string", "array": "a list", "object": "a mapping",
+}  # fmt: skip
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in schema:  # only local references: #/$defs/name
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]] | {
+            k: v for k, v in schema.items() if k != "$ref"
+        }
+    return schema
+
+
+def _typed(value, schema: Mapping[str, Any], root: Mapping[str, Any], where: str):
+    """``value`` as the schema at ``where`` reads it."""
+    schema = _resolve(schema, root)
+    if isinstance(value, dict):
+        extra = schema.get("additionalProperties")
+        keys = schema.get("properties", {})
+        extra = extra if isinstance(extra, dict) else {}
+        return {k: _typed(v, keys.get(k, extra), root, f"{where}.{k}") for k, v in value.items()}
+    alternatives = [_resolve(a, root) for a in schema.get("oneOf", schema.get("anyOf", []))]
+    expected = []
+    for alt in alternatives or [schema]:
+        if "const" in alt and str(value) == str(alt["const"]):
+            return alt["const"]
+        types = alt.get("type", [])
+        types = [types] if isinstance(types, str) else list(types)
+        if isinstance(value, list):
+            if "array" in types:
+                items = alt.get("items", {})
+                return [_typed(v, items, root, f"{where}[{i}]") for i, v in enumerate(value)]
+        elif not isinstance(value, str) or not types or "enum" in alt and value in alt["enum"]:
+            return value  # already typed, or nothing to convert to: the schema judges
+        else:
+            for name in ("null", "boolean", "integer", "number"):
+                reading = _READINGS[name](value) if name in types else None
+                if reading is not None:
+                    return reading[0]
+            if "string" in types:
+                return value
+        expected += [_TYPE_WORDS.get(t, t) for t in types if _TYPE_WORDS.get(t, t) not in expected]
+        if "const" in alt:
+            expected.append(repr(alt["const"]))
+    raise ConfigError(
+        f"config: {where}: {value!r} (given with --config) is not {' or '.join(expected)}"
+    )
 
 
 def check_schema(config: dict[str, Any], schema_path) -> None:
@@ -134,9 +218,27 @@ def check_config(config: dict[str, Any]) -> None:
                 f"config: comparisons[{i}]: {comp['variant']!r} is compared with itself"
             )
     check_split(config, spec)
+    if config["seeds"] == "auto":
+        check_sequential(config)
     local = config["data"].get("local_path")
     if local and not Path(local).is_file():
         raise ConfigError(f"config: data.local_path: file not found: {local}")
+
+
+def check_sequential(config: dict[str, Any]) -> None:
+    """A sequential design that can take its looks: a cap at or past the first look,
+    and comparisons to decide."""
+    design = config["sequential"]
+    if design["cap"] < design["first_look"]:
+        raise ConfigError(
+            f"config: sequential.cap: {design['cap']} is below sequential.first_look "
+            f"({design['first_look']}): the cap is the last look"
+        )
+    if not config.get("comparisons"):
+        raise ConfigError(
+            "config: seeds: 'auto' adds seeds until each comparison is decided, and "
+            "`comparisons` is empty"
+        )
 
 
 def check_split(config: dict[str, Any], spec) -> None:

@@ -57,6 +57,12 @@ def metrics_row(
     }
 
 
+def input_paths(value) -> list[str]:
+    """A named input of a rule as a list: Snakemake hands a one-file list over as
+    the file itself."""
+    return [value] if isinstance(value, str) else list(value)
+
+
 def write_metrics(path, rows: Iterable[dict[str, Any]]) -> None:
     table = pd.DataFrame(list(rows), columns=list(METRICS_COLUMNS))
     atomic.write_text(path, table.to_csv(index=False))
@@ -214,6 +220,9 @@ def build_context(
             "equivalence": f"{100 * (1 - 2 * judged['alpha']):g}%",
             "alpha": f"{100 * judged['alpha']:g}%",
             "power": f"{100 * judged['power']:g}%",
+            "interval": (
+                "repeated interval" if judged.get("sequential") else "interval (unadjusted)"
+            ),
         },
         "margins": [
             {"metric": m, "margin": v["margin"], "reason": v["reason"]} for m, v in margins.items()
@@ -222,7 +231,8 @@ def build_context(
         "original": original,
         "n_seeds": int(metrics["seed"].nunique()),
         "error_control": error_control(judged, int(metrics["seed"].nunique())),
-        "seed_command": "snakemake --cores 4 report.md --config seeds={}",
+        "sequential": sequential_context(judged),
+        "sequential_command": settings["sequential_command"],
         "provenance": provenance,
     }
 
@@ -241,6 +251,89 @@ def error_control(judged: Mapping[str, Any], n_seeds: int) -> dict[str, Any]:
         "any_comparison": f"{100 * (1 - (1 - alpha) ** k):.1f}%",
         "sign_flip_min_p": f"{sign_flip:.3g}",
         "sign_flip_blind": sign_flip >= alpha,
+    }
+
+
+STOP_REASONS = {
+    "different": "its {level} repeated interval excludes zero",
+    "equivalent": "its {eq_level} repeated interval lies inside ±{margin}",
+    "futile": (
+        "futility: the chance of deciding it by the cap, if the difference and spread "
+        "are those seen, was {power} (below {futility})"
+    ),
+    "not decided": (
+        "not decided within {cap} seeds: its {level} repeated interval, {low} to {high}, "
+        "still holds zero, and the {eq_level} one reaches past ±{margin}; differences "
+        "outside {low} to {high} are excluded"
+    ),
+    "identical": "identical training: both variants ended with the same weights on every seed",
+}
+
+
+def sequential_context(judged: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A sequential study's design and looks as the report shows them: the
+    boundaries per look, the simulated operating characteristics (flagged where a
+    rate is over alpha), and per comparison its looks and why it stopped."""
+    design = judged.get("sequential")
+    if not design:
+        return None
+    alpha = design["alpha"]
+    spec = METRICS[design["primary_metric"]]
+    fmt = lambda v, signed=False: spec.format(v, signed)  # noqa: E731
+    levels = {"level": f"{100 * (1 - alpha):g}%", "eq_level": f"{100 * (1 - 2 * alpha):g}%"}
+    characteristics = []
+    for case, rates in design["operating_characteristics"].items():
+        error = "equivalent" if case.startswith("at the margin") else "different"
+        characteristics.append(
+            {
+                "case": case,
+                **rates,
+                "error": error if not case.startswith("at the target") else None,
+                "over_alpha": not case.startswith("at the target") and rates[error] > alpha,
+            }
+        )
+    comparisons = []
+    for comp in judged["comparisons"]:
+        looks = comp.get("sequence", [])
+        last = looks[-1]
+        low, high = last.get("interval", (None, None))
+        reason = STOP_REASONS[last["decision"]].format(
+            **levels,
+            margin=fmt(design["margin"]),
+            power=f"{100 * last.get('conditional_power', 0):.1f}%",
+            futility=f"{100 * design['futility']:g}%",
+            cap=design["looks"][-1],
+            low=fmt(low, True),
+            high=fmt(high, True),
+        )
+        comparisons.append(
+            {
+                "name": f"{comp['variant']} vs {comp['against']}",
+                "looks": looks,
+                "stopped": last,
+                "reason": reason,
+                "seeds_used": last["n"],
+            }
+        )
+    return {
+        **design,
+        **levels,
+        "studies": design["planning_studies"],
+        "monte_carlo": 3 * math.sqrt(alpha * (1 - alpha) / design["planning_studies"]),
+        "boundary_rows": [
+            {
+                "look": k + 1,
+                "seeds": n,
+                "z": design["z_boundaries"][k],
+                "nominal_p": design["nominal_p"][k],
+                "z_equivalence": design["z_boundaries_equivalence"][k],
+                "nominal_p_equivalence": design["nominal_p_equivalence"][k],
+            }
+            for k, n in enumerate(design["looks"])
+        ],
+        "characteristics": characteristics,
+        "any_over_alpha": any(c["over_alpha"] for c in characteristics),
+        "comparisons": comparisons,
     }
 
 
@@ -268,9 +361,10 @@ def provenance(
     dataset_path,
     runs: Mapping[str, list[dict]],
     snakemake_version: str,
+    design_path=None,
 ) -> dict[str, Any]:
     """What produced these numbers: code, config, data, software, machine, cost
-    (``runs``: read_runs)."""
+    (``runs``: read_runs), and a sequential study's pre-registered design."""
     per_variant = {}
     for variant, seeds in runs.items():
         bench = pd.concat([r["benchmark"] for r in seeds])
@@ -286,6 +380,7 @@ def provenance(
         "git": git_state(project_dir),
         "config_sha256": config_sha256,
         "dataset_sha256": datasets.file_sha256(dataset_path),
+        "design_sha256": datasets.file_sha256(design_path) if design_path else None,
         "snakemake": snakemake_version,
         "environment": environment or {},
         "variants": per_variant,

@@ -53,6 +53,10 @@ CITATIONS = (
     "confidence intervals, ch. 10 stochastic curtailment).",
 )
 
+# The metric whose decisions stop a comparison; the others are judged at its
+# stopping look.
+PRIMARY = "test_accuracy"
+
 # Grid points per unit of standard deviation in the numerical integration.
 _GRID_PER_SD = 40
 
@@ -68,7 +72,7 @@ def obrien_fleming_spending(t: float, alpha: float) -> float:
     design (four equal looks at alpha 0.05: z 4.33, 2.96, 2.36, 2.01)."""
     if t <= 0:
         return 0.0
-    side = 2 - 2 * _phi_cdf(special.ndtri(1 - alpha / 4) / math.sqrt(min(t, 1.0)))
+    side = 2 * _phi_cdf(special.ndtri(alpha / 4) / math.sqrt(min(t, 1.0)))  # upper tails
     return float(2 * side)
 
 
@@ -88,7 +92,7 @@ def boundaries(looks: tuple[int, ...], alpha: float) -> tuple[float, ...]:
         target = spent[k] - (spent[k - 1] if k else 0.0)
         step_sd = math.sqrt(info - previous_info)
         if k == 0:
-            c = float(special.ndtri(1 - target / 2))
+            c = float(-special.ndtri(target / 2))
         else:
             # P(cross at k) = sum over the grid of f(u) P(|u + X| >= c sqrt(info)).
             def crossing(c, grid=grid, density=density, step_sd=step_sd, info=info):
@@ -96,10 +100,16 @@ def boundaries(looks: tuple[int, ...], alpha: float) -> tuple[float, ...]:
                 inside = _phi_cdf((edge - grid) / step_sd) - _phi_cdf((-edge - grid) / step_sd)
                 return float(np.sum(density * (1 - inside)))
 
-            c = float(brentq(lambda c: crossing(c) - target, 0.5, 40.0, xtol=1e-10))
+            # Where less is left to cross than is to be spent, every path stops.
+            if crossing(0.0) <= target:
+                c = 0.0
+            else:
+                c = float(brentq(lambda c: crossing(c) - target, 0.0, 40.0, xtol=1e-10))
         bounds.append(c)
         # The density of S_k on |S_k| < c sqrt(info), for the next look.
         edge = c * math.sqrt(info)
+        if edge == 0:
+            break  # nothing continues past this look
         points = max(401, int(2 * edge / math.sqrt(info) * _GRID_PER_SD) | 1)
         new_grid = np.linspace(-edge, edge, points)
         weights = np.full(points, 2.0)
@@ -118,7 +128,7 @@ def boundaries(looks: tuple[int, ...], alpha: float) -> tuple[float, ...]:
 
 def nominal_levels(looks: tuple[int, ...], alpha: float) -> tuple[float, ...]:
     """The two-sided nominal p-value each look's boundary stands for."""
-    return tuple(float(2 * (1 - _phi_cdf(c))) for c in boundaries(looks, alpha))
+    return tuple(float(2 * _phi_cdf(-c)) for c in boundaries(looks, alpha))
 
 
 def t_boundary(n: int, nominal: float) -> float:
@@ -142,6 +152,10 @@ class Design:
         if looks[-1] != cap:  # the last look is the cap, however the steps fall
             looks = (*looks, cap)
         return cls(looks=looks, alpha=alpha, futility=sequential["futility"])
+
+    @classmethod
+    def from_dict(cls, data) -> "Design":
+        return cls(looks=tuple(data["looks"]), alpha=data["alpha"], futility=data["futility"])
 
     @property
     def cap(self) -> int:
@@ -197,8 +211,10 @@ def conditional_power(mean, sd, n: int, design: Design, margin: float):
     with np.errstate(divide="ignore", invalid="ignore"):
         se_final = sd / math.sqrt(cap)
         spread = math.sqrt(cap - n) * sd / cap
-        different = 1 - _phi_cdf((t_diff * se_final - mean) / spread) + _phi_cdf(
-            (-t_diff * se_final - mean) / spread
+        different = (
+            1
+            - _phi_cdf((t_diff * se_final - mean) / spread)
+            + _phi_cdf((-t_diff * se_final - mean) / spread)
         )
         reach = margin - t_eq * se_final
         equivalent = np.where(
@@ -256,7 +272,7 @@ def run_sequence(diffs: Sequence[float], design: Design, margin: float) -> list[
     return taken
 
 
-def simulate(
+def simulated_sequences(
     design: Design,
     true_difference: float,
     sd: float,
@@ -265,17 +281,17 @@ def simulate(
     rng: np.random.Generator,
     outliers: float = 0.0,
     outlier_size: float = 0.0,
-) -> dict[str, float]:
+):
     """Run the design on ``studies`` simulated comparisons, all at once: paired
     differences normal(true_difference, sd), and, with ``outliers`` > 0, that share
     of seeds moved by +-outlier_size (a failed run, as baseline's 0.9860 seed).
-    Returns the share of each final decision and the mean number of seeds used."""
+    Returns each one's final decision and the seeds it used."""
     cap = design.cap
     d = rng.normal(true_difference, sd, size=(studies, cap))
     if outliers:
         hit = rng.random((studies, cap)) < outliers
         d += hit * rng.choice([-outlier_size, outlier_size], size=(studies, cap))
-    decision = np.full(studies, "", dtype=object)
+    decision = np.full(studies, "not decided", dtype=object)
     seeds = np.full(studies, cap)
     open_ = np.ones(studies, dtype=bool)
     for k, n in enumerate(design.looks):
@@ -285,25 +301,43 @@ def simulate(
         t_diff, t_eq = design.t_bounds(k)
         different = (np.abs(mean) > t_diff * se) & (sd_k > 0)
         equivalent = (np.abs(mean) + t_eq * se < margin) & (sd_k > 0) & ~different
-        last = k == len(design.looks) - 1
-        stop = different | equivalent
-        if not last:
-            power = conditional_power(mean, sd_k, n, design, margin)
-            futile = ~stop & (power < design.futility) & (sd_k > 0)
+        futile = ~(different | equivalent) & (sd_k > 0)
+        if k < len(design.looks) - 1:
+            futile &= conditional_power(mean, sd_k, n, design, margin) < design.futility
         else:
-            futile = ~stop
-        for name, mask in (("different", different), ("equivalent", equivalent), ("futile", futile)):
+            futile[:] = False  # at the cap: "not decided"
+        for name, mask in (
+            ("different", different),
+            ("equivalent", equivalent),
+            ("futile", futile),
+        ):
             now = open_ & mask
-            decision[now] = name if not (last and name == "futile") else "not decided"
+            decision[now] = name
             seeds[now] = n
             open_ &= ~now
-        if not open_.any():
-            break
+    return decision, seeds
+
+
+def simulate(
+    design: Design,
+    true_difference: float,
+    sd: float,
+    margin: float,
+    studies: int,
+    rng: np.random.Generator,
+    outliers: float = 0.0,
+    outlier_size: float = 0.0,
+):
+    """The share of each final decision over simulated comparisons
+    (simulated_sequences), and the mean number of seeds used."""
+    decision, seeds = simulated_sequences(
+        design, true_difference, sd, margin, studies, rng, outliers, outlier_size
+    )
     return {
-        "different": float(np.mean(decision == "different")),
-        "equivalent": float(np.mean(decision == "equivalent")),
-        "futile": float(np.mean(decision == "futile")),
-        "not decided": float(np.mean(decision == "not decided")),
+        **{
+            name: float(np.mean(decision == name))
+            for name in ("different", "equivalent", "futile", "not decided")
+        },
         "expected_seeds": float(seeds.mean()),
     }
 
@@ -329,9 +363,124 @@ def operating_characteristics(
     ``at the target``: *different* is the power."""
     out = {}
     for tails, share in (("normal", 0.0), ("heavy-tailed", 0.1)):
-        for case, truth in (("no difference", 0.0), ("at the margin", margin), ("at the target", target)):
+        for case, truth in (
+            ("no difference", 0.0),
+            ("at the margin", margin),
+            ("at the target", target),
+        ):
             rng = np.random.default_rng(20260)
             out[f"{case}, {tails}"] = simulate(
                 design, truth, sd, margin, PLANNING_STUDIES, rng, share, outlier_size
             )
+    return out
+
+
+# What a look decides for one comparison: stop (with why) or go on.
+STOPPED = ("different", "equivalent", "futile", "not decided", "identical")
+
+
+def seeds_after(design: Design, comparisons, variants, open_after) -> dict[str, int]:
+    """Seeds each variant has, or is to have, once the looks so far have decided:
+    every variant the first look's; after look k, the variants of each comparison
+    still open (and their references) the next look's. ``open_after[k]``: the
+    indices of the comparisons open after look k + 1."""
+    seeds = {v: design.looks[0] for v in variants}
+    for k, still_open in enumerate(open_after):
+        if k + 1 >= len(design.looks):
+            break
+        for i in still_open:
+            for v in (comparisons[i]["variant"], comparisons[i]["against"]):
+                seeds[v] = max(seeds[v], design.looks[k + 1])
+    return seeds
+
+
+def judge_look(
+    design: Design, k: int, comparisons, open_before, counts, images, weights, margin: float
+) -> dict:
+    """Look k (from 0) of the comparisons open before it: per comparison the paired
+    test-accuracy differences over its first n_k seeds, as whole counts of images
+    (``counts[variant][seed]``), and its decision. Two variants with the same weights
+    on every seed computed the same thing: that comparison stops at once."""
+    n = design.looks[k]
+    judged = []
+    for i in open_before:
+        comp = comparisons[i]
+        seeds = range(1, n + 1)
+        diffs = [(counts[comp["variant"]][s] - counts[comp["against"]][s]) / images for s in seeds]
+        if all(weights[comp["variant"]][s] == weights[comp["against"]][s] for s in seeds):
+            entry = {"decision": "identical", "mean": 0.0}
+        else:
+            found = look(diffs, design, k, margin)
+            entry = {
+                "decision": found.decision,
+                "mean": found.mean,
+                "interval": list(found.interval),
+                "equivalence_interval": list(found.equivalence_interval),
+                "conditional_power": found.conditional_power,
+            }
+        judged.append(
+            {"index": i, "variant": comp["variant"], "against": comp["against"], "n": n, **entry}
+        )
+    return {
+        "look": k + 1,
+        "n": n,
+        "t_bounds": list(design.t_bounds(k)),
+        "comparisons": judged,
+        "open": [j["index"] for j in judged if j["decision"] == "continue"],
+    }
+
+
+def expected_trainings(
+    design: Design, comparisons, variants, sd: float, margin: float, truth: float, studies=4000
+) -> float:
+    """Trainings the study is expected to run if every comparison's true difference
+    is ``truth`` and its spread ``sd``, by simulation: each variant trains up to the
+    last look of its longest-running comparison (comparisons independent)."""
+    rng = np.random.default_rng(20261)
+    stop_n = [simulated_sequences(design, truth, sd, margin, studies, rng)[1] for _ in comparisons]
+    total = np.zeros(studies)
+    for v in variants:
+        used = np.full(studies, design.looks[0])
+        for comp, n in zip(comparisons, stop_n):
+            if v in (comp["variant"], comp["against"]):
+                used = np.maximum(used, n)
+        total += used
+    return float(total.mean())
+
+
+@lru_cache(maxsize=16)
+def _level_curve(looks: tuple[int, ...]):
+    """Each look's nominal two-sided level as a function of the design's alpha, on
+    a grid (log-spaced), for inverting: alphas (G,), levels (G, K)."""
+    # p-values below 1e-6 are reported as 1e-6, above 0.9 as 1.
+    alphas = np.geomspace(1e-6, 0.9, 121)
+    return alphas, np.array([nominal_levels(looks, float(a)) for a in alphas])
+
+
+def repeated_p(p_fixed: float, design: Design, k: int, sides: int = 2) -> float:
+    """The repeated p-value at look k (Jennison & Turnbull 1989): the smallest alpha
+    at which the design's look-k repeated interval excludes the tested value, from
+    the fixed-sample p-value of the same t statistic. ``sides=1`` for a one-sided
+    p-value (a half of TOST), which the (1 - 2 alpha) repeated interval decides."""
+    if math.isnan(p_fixed):
+        return math.nan
+    alphas, levels = _level_curve(design.looks)
+    curve = levels[:, k]
+    two_sided = min(1.0, p_fixed * (2 if sides == 1 else 1))
+    if two_sided >= curve[-1]:
+        return 1.0
+    found = float(
+        np.exp(np.interp(np.log(max(two_sided, curve[0])), np.log(curve), np.log(alphas)))
+    )
+    return found / 2 if sides == 1 else found
+
+
+def histories(looks) -> dict[int, list[dict]]:
+    """Each comparison's looks, in order, from the look files: index -> entries
+    (look, n, decision, mean, intervals, conditional power), the last the one that
+    stopped it (or the latest, while it is open)."""
+    out: dict[int, list[dict]] = {}
+    for taken in looks:
+        for entry in taken["comparisons"]:
+            out.setdefault(entry["index"], []).append({"look": taken["look"], **entry})
     return out

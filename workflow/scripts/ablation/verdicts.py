@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import statistics
+from . import sequential, statistics
 from .metrics import COMPARED, METRICS
 
 CLAIM_EXPECTATIONS = ("better", "worse", "no difference")
@@ -32,6 +32,16 @@ SETUP_KEYS = {
     "epochs": "epochs",
     "batch_size": "batch size",
 }
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """Where a sequential comparison stopped: its design, the look (from 0) and the
+    seeds of that look."""
+
+    design: sequential.Design
+    k: int
+    n: int
 
 
 @dataclass(frozen=True)
@@ -84,11 +94,19 @@ def compare_metric(
     metric: str,
     settings: Settings,
     original: Mapping[str, Mapping[str, float]] | None = None,
+    stopped: "Stopped | None" = None,
 ) -> dict[str, Any]:
     """``variant`` minus ``against`` on ``metric``, paired by seed: every number a
-    verdict needs. The words come later, from ``word_results``, after Holm."""
+    verdict needs. The words come later, from ``word_results``, after Holm.
+
+    In a sequential study (``stopped``: the design and the look that stopped this
+    comparison), over the seeds of that look only, with the design's repeated
+    intervals and repeated p-values, valid whatever look the study stopped at."""
     spec = METRICS[metric]
     seeds, a, b, diffs, resolution = paired_values(metrics, variant, against, metric)
+    if stopped is not None:
+        keep = [i for i, s in enumerate(seeds) if s <= stopped.n]
+        seeds, a, b, diffs = [seeds[i] for i in keep], a[keep], b[keep], diffs[keep]
     n, margin = len(diffs), settings.margins[metric]
     weights_a = _seed_values(metrics, variant, "weights_sha256")
     weights_b = _seed_values(metrics, against, "weights_sha256")
@@ -102,6 +120,8 @@ def compare_metric(
         "mean": float(diffs.mean()) if n else math.nan,
         "margin": margin,
         "identical": bool(n) and all(weights_a[s] == weights_b[s] for s in seeds),
+        # A sequential study's intervals are the design's repeated ones.
+        "interval_name": "interval" if stopped is None else "repeated interval",
         "spread": statistics.has_spread(diffs, resolution),
         "tested": False,
     }
@@ -120,6 +140,24 @@ def compare_metric(
     pi_low, pi_high = statistics.unpaired_prediction_interval(a, b, 1 - alpha)
     # Signed so that "up" is the metric getting better.
     better = diffs if spec.higher_is_better else -diffs
+    p_values = {
+        "p": statistics.p_difference(diffs),
+        "p_equivalence": statistics.p_equivalence(diffs, margin),
+        "p_beyond": statistics.p_beyond_margin(diffs, margin),
+        # One-sided halves of TOST: the variant shown not better (not worse) than
+        # the reference by the margin or more; they contradict a claimed effect.
+        "p_short_of_better": statistics.p_below(better, margin),
+        "p_short_of_worse": statistics.p_below(-better, margin),
+    }
+    if stopped is not None:
+        (low, high), (eq_low, eq_high) = sequential.repeated_intervals(
+            diffs, stopped.design, stopped.k
+        )
+        sides = {"p": 2, "p_beyond": 2, "p_equivalence": 1}
+        p_values = {
+            key: sequential.repeated_p(p, stopped.design, stopped.k, sides.get(key, 1))
+            for key, p in p_values.items()
+        }
     result.update(
         tested=True,
         sd=sd,
@@ -129,13 +167,7 @@ def compare_metric(
         eq_high=eq_high,
         pi_low=pi_low,
         pi_high=pi_high,
-        p=statistics.p_difference(diffs),
-        p_equivalence=statistics.p_equivalence(diffs, margin),
-        p_beyond=statistics.p_beyond_margin(diffs, margin),
-        # One-sided halves of TOST: the variant shown not better (not worse) than
-        # the reference by the margin or more; they contradict a claimed effect.
-        p_short_of_better=statistics.p_below(better, margin),
-        p_short_of_worse=statistics.p_below(-better, margin),
+        **p_values,
         detectable=statistics.detectable_difference(sd, n, alpha, settings.power),
         seeds_for_margin=(
             statistics.seeds_needed(
@@ -196,7 +228,8 @@ def word_results(results: list[dict[str, Any]], alpha: float) -> None:
             r["verdict"] = f"equivalent within ±{margin}"
         else:
             r["verdict"] = "inconclusive"
-        interval = f"the {100 * (1 - 2 * alpha):g}% interval reaches {spec.format(reach)}"
+        level = f"{100 * (1 - 2 * alpha):g}%"
+        interval = f"the {level} {r['interval_name']} reaches {spec.format(reach)}"
         if r["different"] or r["equivalent"]:
             r["reason"] = ""
         elif reach < r["margin"]:
@@ -224,10 +257,14 @@ def identical_reason(seeds) -> str:
     )
 
 
-def compare(metrics, comparison, settings: Settings, original=None) -> dict[str, Any]:
+def compare(
+    metrics, comparison, settings: Settings, original=None, stopped: Stopped | None = None
+) -> dict[str, Any]:
     """One configured comparison, on every metric of COMPARED."""
     results = [
-        compare_metric(metrics, comparison["variant"], comparison["against"], m, settings, original)
+        compare_metric(
+            metrics, comparison["variant"], comparison["against"], m, settings, original, stopped
+        )
         for m in COMPARED
     ]
     word_results(results, settings.alpha)
@@ -252,7 +289,9 @@ def compare(metrics, comparison, settings: Settings, original=None) -> dict[str,
     }
 
 
-def judge_claim(metrics: pd.DataFrame, claim, settings: Settings, original=None) -> dict:
+def judge_claim(
+    metrics: pd.DataFrame, claim, settings: Settings, original=None, stopped: Stopped | None = None
+) -> dict:
     """One claim of the original against this study's seeds.
 
     Better / worse claims are *supported* when every metric differs the claimed
@@ -276,7 +315,7 @@ def judge_claim(metrics: pd.DataFrame, claim, settings: Settings, original=None)
         out["reason"] = f"variant {', '.join(missing)} is not in this study"
         return out
     results = [
-        compare_metric(metrics, claim["variant"], claim["against"], m, settings, original)
+        compare_metric(metrics, claim["variant"], claim["against"], m, settings, original, stopped)
         for m in claim["metrics"]
     ]
     word_results(results, settings.alpha)
@@ -386,20 +425,39 @@ def judge(
     reference: Mapping[str, Any],
     study: Mapping[str, Any],
     settings: Settings,
+    sequence: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every comparison and claim; the original's numbers (``original``, per variant)
     used, and shown by the figures and the report, only where this study's set-up
-    is the original's."""
+    is the original's. A sequential study's ``sequence`` (its design and the looks
+    taken) says where each comparison stopped; each is judged there, and so is a
+    claim on the same two variants."""
     mismatch = setup_differences(study, reference.get("setup", {}))
     original = {} if mismatch else reference.get("variants", {})
+    histories = sequential.histories(sequence["looks"]) if sequence else {}
+    stops = {}
+    if sequence:
+        design = sequential.Design.from_dict(sequence["design"])
+        for i, c in enumerate(comparisons):
+            last = histories[i][-1]
+            stops[(c["variant"], c["against"])] = Stopped(design, last["look"] - 1, last["n"])
+    judged_comparisons = []
+    for i, c in enumerate(comparisons):
+        judged_comparisons.append(
+            compare(metrics, c, settings, original, stops.get((c["variant"], c["against"])))
+        )
+        if sequence:
+            judged_comparisons[-1]["sequence"] = histories[i]
     return {
         "setup_differences": mismatch,
         "original": original,
         "alpha": settings.alpha,
         "power": settings.power,
-        "comparisons": [compare(metrics, c, settings, original) for c in comparisons],
+        "sequential": sequence["design"] if sequence else None,
+        "comparisons": judged_comparisons,
         "claims": [
-            judge_claim(metrics, c, settings, original) for c in reference.get("claims", [])
+            judge_claim(metrics, c, settings, original, stops.get((c["variant"], c["against"])))
+            for c in reference.get("claims", [])
         ],
         "not_checkable": reference.get("not_checkable", []),
         "notes": reference.get("notes", []),

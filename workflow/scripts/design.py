@@ -1,0 +1,55 @@
+"""Rule design: the sequential design, written before any seed past the first look
+trains: looks, alpha, boundaries, the comparisons and their primary metric, and
+what the design is expected to do (power, error rates, seeds) by simulation."""
+
+from ablation import atomic, sequential
+from ablation.joblog import run_logged, say
+
+
+def main(smk):
+    params = smk.params
+    design = sequential.Design.from_dict(params.design)
+    planning = params.sequential
+    characteristics = sequential.operating_characteristics(
+        design, planning["target"], planning["planning_sd"], params.margin, outlier_size=0.004
+    )
+    trainings = {
+        "worst_case": design.cap * len(params.variants),
+        "expected_no_difference": sequential.expected_trainings(
+            design, params.comparisons, params.variants, planning["planning_sd"], params.margin, 0.0
+        ),
+        "expected_at_target": sequential.expected_trainings(
+            design,
+            params.comparisons,
+            params.variants,
+            planning["planning_sd"],
+            params.margin,
+            planning["target"],
+        ),
+    }
+    atomic.write_json(
+        smk.output[0],
+        {
+            **params.design,
+            "citations": list(sequential.CITATIONS),
+            "primary_metric": sequential.PRIMARY,
+            "margin": params.margin,
+            "seed_order": "seeds 1, 2, 3, ... in order; a seed is never replaced or skipped",
+            "comparisons": params.comparisons,
+            "planning": planning,
+            "operating_characteristics": characteristics,
+            "planning_studies": sequential.PLANNING_STUDIES,
+            "fixed_seeds_for_power": sequential.fixed_seeds_for_power(
+                planning["target"], planning["planning_sd"], design.alpha, 0.8
+            ),
+            "trainings": trainings,
+        },
+    )
+    say(
+        f"Sequential design: looks at {', '.join(map(str, design.looks))} seeds; "
+        f"{trainings['worst_case']} trainings at most, about "
+        f"{trainings['expected_no_difference']:.0f} expected"
+    )
+
+
+run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821
