@@ -122,3 +122,18 @@ def test_a_look_decides_from_its_repeated_intervals():
     )
     same = [0.001] * 12
     assert sequential.look(same, d, 3, MARGIN).decision == "not decided"  # no spread
+
+
+def test_the_simulated_design_is_the_rule_the_study_applies():
+    # decide_all (vectorized, for simulations) and run_sequence (the study's looks)
+    # must be one rule: same decision, same look, on the same differences.
+    d = design()
+    rng = np.random.default_rng(6)
+    rows = np.concatenate(
+        [rng.normal(truth, SD, size=(60, 12)) for truth in (0.0, MARGIN / 4, MARGIN, 0.004)]
+    )
+    decisions, seeds = sequential.decide_all(rows, d, MARGIN)
+    for row, decision, n in zip(rows, decisions, seeds):
+        last = sequential.run_sequence(row, d, MARGIN)[-1]
+        assert (last.decision, last.n) == (decision, n)
+    assert set(decisions) >= {"different", "equivalent", "futile", "not decided"}

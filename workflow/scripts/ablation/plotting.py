@@ -153,9 +153,11 @@ def plot_differences(verdicts: Mapping, metrics: Sequence[str], path) -> None:
         ax.grid(axis="x", alpha=0.3)
     for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)
+    # A sequential study's intervals are the design's repeated ones, at each stop.
+    kind = "repeated interval" if verdicts.get("sequential") else "interval"
     fig.suptitle(
-        f"Paired differences over seeds: dot mean, thin bar {level:g}% interval, thick bar "
-        f"{eq_level:g}% interval (equivalence), grey band ± margin, red x the original's one run",
+        f"Paired differences over seeds: dot mean, thin bar {level:g}% {kind}, thick bar "
+        f"{eq_level:g}% {kind} (equivalence), grey band ± margin, red x the original's one run",
         fontsize=10,
     )
     _save(fig, path)
