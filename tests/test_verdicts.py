@@ -296,3 +296,28 @@ def test_the_originals_single_run_is_set_against_the_spread_of_unpaired_runs():
         paired += low <= new[i] <= high
     assert unpaired / trials >= 0.95
     assert paired / trials < 0.5
+
+
+def test_a_sequential_study_judges_each_comparison_at_its_stopping_look():
+    from ablation import sequential
+
+    # Six seeds trained; the design stopped a vs b at its first look (3 seeds).
+    table = study([0.990, 0.991, 0.992, 0.980, 0.981, 0.982], [0.985, 0.986, 0.9855] * 2)
+    design = sequential.Design(looks=(3, 6), alpha=0.05, futility=0.1)
+    looks = [{"look": 1, "n": 3, "open": [], "comparisons": [
+        {"index": 0, "variant": "a", "against": "b", "n": 3, "decision": "different"}]}]  # fmt: skip
+    sequence = {"design": {"looks": [3, 6], "alpha": 0.05, "futility": 0.1}, "looks": looks}
+    reference = {"claims": [claim("better"), {**claim("better"), "against": "c"}]}
+    judged = verdicts.judge(table, [{"variant": "a", "against": "b"}], reference, {}, SETTINGS,
+                            sequence)  # fmt: skip
+    result = judged["comparisons"][0]["results"][0]
+    assert result["n"] == 3 and result["seeds"] == [1, 2, 3]  # not the later seeds
+    (low, high), _ = sequential.repeated_intervals([0.005, 0.005, 0.0065], design, 0)
+    assert (result["low"], result["high"]) == pytest.approx((low, high))
+    fixed = verdicts.compare_metric(table.query("seed <= 3"), "a", "b", "test_accuracy", SETTINGS)
+    assert result["high"] - result["low"] > fixed["high"] - fixed["low"]  # wider: repeated
+    assert result["p"] > fixed["p"]  # the repeated p-value
+    assert result["interval_name"] == "repeated interval"
+    assert judged["comparisons"][0]["sequence"][0]["decision"] == "different"
+    assert judged["claims"][1]["status"] == "not tested"
+    assert "does not compare a with c" in judged["claims"][1]["reason"]
