@@ -339,8 +339,9 @@ def fixed_seeds_for_power(target: float, sd: float, alpha: float, power: float) 
     )
 
 
-# Studies simulated for the planning figures: enough for +-0.5 percentage points.
-PLANNING_STUDIES = 20000
+# Studies simulated for the planning figures: a rate near 5% within +-0.2
+# percentage points (three standard errors).
+PLANNING_STUDIES = 100_000
 
 
 def operating_characteristics(
