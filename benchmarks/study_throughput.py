@@ -7,12 +7,13 @@ on --train-limit images) runs through Snakemake with the default profile, from a
 empty results/ each time, in each of these ways side by side, the order alternating
 between rounds:
 
-- ``serial (before)``: ``--resources gpu=1 --set-threads train=4``, how the default
-  profile ran trainings before: one at a time, each with all the cores given (up
-  to 4);
+- ``serial (before)``: ``--resources gpu=1`` and 4 threads a training, how the
+  default profile ran trainings before: one at a time, each with all the cores
+  given (up to 4);
 - ``default``: the workflow as it is, which on CPUs alone runs trainings side by
-  side (``train_threads`` in workflow/rules/common.smk);
-- ``T threads``: ``--set-threads train=T`` for T = 1, 2, 4 up to the core count;
+  side (the study's ``numerics: threads``, 1);
+- ``T threads``: ``numerics: threads`` T (TensorFlow's threads, part of the study)
+  and as many cores reserved a training, for T = 1, 2, 4 up to the core count;
 - ``default (--cores 2C)`` and ``1 thread (--cores 2C)``: twice as many cores given
   as there are CPUs (the README's ``--cores 4`` on a 2-core machine).
 
@@ -90,11 +91,14 @@ def main() -> None:
     images = trainings * round(args.train_limit * (1 - config["split"]["validation_fraction"]))
     c = args.cores
     # name -> (--cores, other options)
-    modes = {"serial (before)": (c, ("--resources", "gpu=1", "--set-threads", "train=4"))}
+    def threads(t):  # the target comes first: --config takes every word after it
+        return ("--set-threads", f"train={t}", "--config", f"numerics={{threads: {t}}}")
+
+    modes = {"serial (before)": (c, ("--resources", "gpu=1", *threads(min(4, c))))}
     modes["default"] = (c, ())
-    modes |= {f"{t} thread{'s' * (t > 1)}": (c, ("--set-threads", f"train={t}")) for t in (1, 2, 4) if t <= c}
+    modes |= {f"{t} thread{'s' * (t > 1)}": (c, threads(t)) for t in (1, 2, 4) if t <= c}
     modes[f"default (--cores {2 * c})"] = (2 * c, ())
-    modes[f"1 thread (--cores {2 * c})"] = (2 * c, ("--set-threads", "train=1"))
+    modes[f"1 thread (--cores {2 * c})"] = (2 * c, threads(1))
 
     if args.modes:
         modes = {name: modes[name] for name in args.modes.split(",")}

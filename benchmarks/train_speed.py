@@ -110,10 +110,12 @@ PATHS = ("plain", "plain_pipeline", "workflow")
 def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> dict:
     import keras
 
+    numerics = {**training.NUMERICS, "threads": threads}
     if mode == "workflow":
-        devices.configure_tensorflow(threads)  # train() seeds itself
+        devices.configure_tensorflow(numerics)  # train() seeds itself
     else:
-        # The same threads and seed, without the workflow's op determinism.
+        # The same threads, oneDNN kernels and seed, without the workflow's op determinism.
+        os.environ[devices.ONEDNN_ISA_ENV] = numerics["onednn_max_cpu_isa"]
         set_threads(threads)
         keras.utils.set_random_seed(seed)
     import numpy as np

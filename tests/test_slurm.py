@@ -5,6 +5,7 @@ Skipped where SLURM's binaries are absent (a laptop); .ci/run installs them, so 
 CI this runs, and a missing binary there is a failure, not a skip.
 """
 
+import json
 import re
 import shutil
 import subprocess
@@ -33,15 +34,9 @@ def shipped_profile() -> dict:
 
 def site_profile(dest, profile=None):
     """profiles/slurm as a site would adapt it to this one small node: two trainings
-    fit side by side (one CPU each), status from squeue (no accounting database)."""
+    fit side by side (one CPU each, the study's threads), status from squeue (no accounting database)."""
     profile = profile or shipped_profile()
-    train = profile["set-resources"]["train"]
-    if "cpus_per_gpu" in train:
-        train["cpus_per_gpu"] = 1
-    else:
-        train["cpus_per_task"] = 1
-    train["mem_mb"] = 1500
-    profile["set-threads"]["train"] = 1
+    profile["set-resources"]["train"]["mem_mb"] = 1500
     profile["default-resources"]["mem_mb"] = 1000
     profile.update(
         {
@@ -121,6 +116,13 @@ def test_tiny_study_runs_as_slurm_jobs_two_trainings_at_once_each_with_a_gpu(
     assert when(first["StartTime"]) < when(second["EndTime"]), (first, second)
     assert when(second["StartTime"]) < when(first["EndTime"]), "the trainings overlap"
     assert "## Results" in (project / "report.md").read_text()
+    # The weights a laptop trains: the study's thread count, not the job's CPUs.
+    for variant in ("baseline", "with_bn"):
+        on_slurm, here = (
+            json.loads((p / "results" / variant / "seed1" / "training.json").read_text())
+            for p in (project, tiny_study)
+        )
+        assert on_slurm["weights_sha256"] == here["weights_sha256"], variant
 
 
 def test_a_training_cancelled_with_scancel_ends_the_run_and_a_rerun_finishes_it(

@@ -20,16 +20,16 @@ def cluster(tmp_path_factory):
 
 def gres_profile() -> dict:
     """The shipped profile with its train block edited as its comment says: the
-    lines `gpu` and `cpus_per_gpu` replaced by the commented three."""
+    line `gpu` replaced by the commented two."""
     text = (REPO / "profiles" / "slurm" / "config.yaml").read_text()
     lines = []
     for line in text.splitlines():
-        if re.fullmatch(r"    (gpu: 1|cpus_per_gpu: \d+)", line):
+        if re.fullmatch(r"    gpu: 1", line):
             continue
-        lines.append(re.sub(r"^    # (gpu: 0|gres: .*|cpus_per_task: \d+)$", r"    \1", line))
+        lines.append(re.sub(r"^    # (gpu: 0|gres: .*)$", r"    \1", line))
     profile = yaml.safe_load("\n".join(lines))
     train = profile["set-resources"]["train"]
-    assert train["gpu"] == 0 and train["gres"] == "gpu:1" and "cpus_per_gpu" not in train
+    assert train["gpu"] == 0 and train["gres"] == "gpu:1"
     return profile
 
 

@@ -33,7 +33,7 @@ def small_split(mnist_npz):
 
 @pytest.fixture(scope="module", autouse=True)
 def tensorflow_threads():
-    devices.configure_tensorflow(threads=2)
+    devices.configure_tensorflow({**training.NUMERICS, "threads": 2})
 
 
 def run(small_split, tmp_path, seed=1, settings=TRAINING, arch=ARCH, **kwargs):

@@ -16,9 +16,12 @@ rule evaluate:
         **job_log("evaluate/{variant}/seed{seed}"),
     conda:
         "../../envs/tensorflow.yaml"
-    threads: 2
+    threads: TF_THREADS
+    resources:
+        runtime=15,
     params:
         num_classes=DATASET_SPEC.num_classes,
+        numerics=config["numerics"],
     message:
         "Evaluating {wildcards.variant} seed {wildcards.seed} on the test set"
     script:

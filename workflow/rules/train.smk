@@ -21,13 +21,19 @@ rule train:
         TRAIN_BENCHMARK
     conda:
         "../../envs/tensorflow.yaml"
-    threads: train_threads()
+    threads: TF_THREADS
+    # What a training needs wherever it runs (a cluster asks for it; locally only
+    # gpu counts, against --resources gpu=N): ten epochs of one variant take
+    # minutes on a GPU and up to an hour on one CPU core.
     resources:
         gpu=1,
+        runtime=120,
+        mem_mb=8000,
     params:
         arch=lambda wc: arch(wc.variant),
         num_classes=DATASET_SPEC.num_classes,
         training=config["training"],
+        numerics=config["numerics"],
         # Per-epoch checkpoints for resuming a killed job; not an output.
         checkpoint_dir=lambda wc: f"{RESULTS}/checkpoints/{wc.variant}/seed{wc.seed}",
     message:

@@ -7,7 +7,7 @@ from ablation.joblog import run_logged
 
 
 def main(smk):
-    devices.configure_tensorflow(smk.threads)
+    devices.configure_tensorflow(smk.params.numerics)
     x, y = datasets.read_split(smk.input.test, smk.params.num_classes)
     # From the config, not params: the batch changes memory, not the scores.
     batch = smk.config["execution"]["eval_batch_size"]

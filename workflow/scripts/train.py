@@ -10,7 +10,7 @@ from ablation.joblog import run_logged
 def main(smk):
     # Before TensorFlow starts: with several cards, each training takes its own.
     devices.claim_card()
-    threads = devices.configure_tensorflow(smk.threads)
+    threads = devices.configure_tensorflow(smk.params.numerics)
     seed = int(smk.wildcards.seed)
     logging.info("variant %s, seed %d, %d threads", smk.wildcards.variant, seed, threads)
     result = training.train(
@@ -21,6 +21,7 @@ def main(smk):
         validation_xy=datasets.read_split(smk.input.validation, smk.params.num_classes),
         num_classes=smk.params.num_classes,
         checkpoint_dir=smk.params.checkpoint_dir,
+        numerics=smk.params.numerics,
         # Read from the config, not params: it changes speed, not results.
         execution=smk.config["execution"],
         progress=joblog.say,  # one line per epoch on the console

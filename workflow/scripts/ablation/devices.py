@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -69,14 +70,30 @@ def claim_card(
         time.sleep(poll_s)
 
 
-def configure_tensorflow(threads: int) -> int:
-    """Thread pools from the rule's ``threads`` (never more than this process may
-    run on), GPU memory growth: the same for every TensorFlow job (train, evaluate).
-    Must run before TensorFlow's first op. Returns the threads used.
+# What decides a TensorFlow job's numbers besides its inputs (config `numerics:`):
+# oneDNN's kernels are chosen for the CPU's instruction set at run time, so an
+# AVX2 CPU and an AVX-512 one sum in other orders unless oneDNN is capped
+# (benchmarks/cpu_numerics.py); TensorFlow splits its sums by its thread count.
+ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
+
+
+def configure_tensorflow(numerics: dict) -> int:
+    """Set up TensorFlow as the study's ``numerics`` say, the same for every
+    TensorFlow job (train, evaluate) wherever it runs: exactly ``threads`` threads
+    in both pools, whatever the job's share of cores (fewer cores only slow it,
+    another count changes the weights), oneDNN capped at ``onednn_max_cpu_isa``;
+    GPU memory growth. Must run before TensorFlow is imported. Returns the threads.
     """
+    threads = numerics["threads"]
+    # The study's cap, or none: one set in the shell is not the study's.
+    if numerics.get("onednn_max_cpu_isa"):
+        os.environ[ONEDNN_ISA_ENV] = numerics["onednn_max_cpu_isa"]
+    else:
+        os.environ.pop(ONEDNN_ISA_ENV, None)
+    if "tensorflow" in sys.modules:  # tests, or a script importing it too early
+        log.warning("TensorFlow already imported: oneDNN's instruction set may be its own")
     import tensorflow as tf
 
-    threads = max(1, min(threads, len(os.sched_getaffinity(0))))
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -89,3 +106,41 @@ def configure_tensorflow(threads: int) -> int:
         except RuntimeError:
             log.warning("GPU already initialised; memory growth left as it is")
     return threads
+
+
+# oneDNN's names for x86-64 instruction sets, lowest first, with the CPU flags
+# (/proc/cpuinfo) each needs.
+CPU_ISAS = {
+    "SSE41": {"sse4_1"},
+    "AVX": {"avx"},
+    "AVX2": {"avx2", "fma"},
+    "AVX512_CORE": {"avx512f", "avx512bw", "avx512vl", "avx512dq"},
+}
+
+
+def cpu_isa(cpuinfo: str | None = None) -> str | None:
+    """The highest of CPU_ISAS this CPU has (None off x86-64 Linux)."""
+    try:
+        cpuinfo = cpuinfo if cpuinfo is not None else Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines()
+                  if line.startswith("flags")), [])  # fmt: skip
+    have = [isa for isa, needs in CPU_ISAS.items() if needs <= set(flags)]
+    return have[-1] if have else None
+
+
+def numerics_used(numerics: dict, cpuinfo: str | None = None) -> dict:
+    """What a job's numbers were computed with: the study's settings, and the
+    instruction set oneDNN ran (the CPU's, or the cap where that is lower)."""
+    isa = cpu_isa(cpuinfo)
+    cap = numerics.get("onednn_max_cpu_isa")
+    if cap and isa and list(CPU_ISAS).index(cap) < list(CPU_ISAS).index(isa):
+        isa = cap
+    return {
+        "threads": numerics["threads"],
+        "onednn_max_cpu_isa": cap,
+        "cpu_isa": isa,
+        # Off ("0") runs TensorFlow's own kernels for some ops: other sums again.
+        "tf_enable_onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+    }

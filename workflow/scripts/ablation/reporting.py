@@ -357,6 +357,35 @@ def git_state(directory) -> dict[str, Any]:
         return {"commit": None, "dirty": None}
 
 
+def numerics_of(environment: Mapping[str, Any]) -> str:
+    """What decided a run's weights besides the study's inputs, in words: software,
+    device, threads and the instruction set oneDNN ran (training.json's environment).
+    Runs with the same words trained the same weights from the same seed."""
+    n = environment.get("numerics") or {}
+    threads = n.get("threads", environment.get("intra_op_threads"))
+    device = (f"GPU {', '.join(environment['gpus'])}" if environment.get("gpus")
+              else f"CPU {environment.get('cpu', 'unknown')}")  # fmt: skip
+    isa = n.get("cpu_isa") or "unrecorded"
+    onednn = "; oneDNN off" if n.get("tf_enable_onednn_opts") == "0" else ""
+    return (f"TensorFlow {environment.get('tensorflow')}, {device}, {threads} thread"
+            f"{'s' if threads != 1 else ''}, oneDNN at {isa}{onednn}")  # fmt: skip
+
+
+def numerics_groups(runs: Mapping[str, list[dict]]) -> list[dict[str, Any]]:
+    """The runs grouped by numerics_of, largest group first: one group when every
+    seed was trained alike, several when a study was continued elsewhere."""
+    groups: dict[str, dict[str, list[int]]] = {}
+    for variant, seeds in runs.items():
+        for r in seeds:
+            words = numerics_of(r["facts"].get("environment") or {})
+            groups.setdefault(words, {}).setdefault(variant, []).append(r["facts"]["seed"])
+    return sorted(
+        ({"numerics": words, "runs": by_variant, "count": sum(map(len, by_variant.values()))}
+         for words, by_variant in groups.items()),
+        key=lambda g: -g["count"],
+    )  # fmt: skip
+
+
 def provenance(
     *,
     project_dir,
@@ -386,6 +415,7 @@ def provenance(
         "design_sha256": datasets.file_sha256(design_path) if design_path else None,
         "snakemake": snakemake_version,
         "environment": environment or {},
+        "numerics": numerics_groups(runs),
         "variants": per_variant,
     }
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from . import atomic, models
+from . import atomic, devices, models
 from .metrics import CURVES
 from .pipeline import evaluation_batches, training_batches
 
@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 HISTORY_COLUMNS = ("epoch", *CURVES, "seconds")
 
 
-def environment() -> dict[str, Any]:
-    """What this training ran on: software versions and devices."""
+def environment(numerics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What this training ran on: software versions, devices, and the numerics
+    (config `numerics:`, and the instruction set oneDNN ran)."""
     import platform
 
     import keras
@@ -57,6 +58,7 @@ def environment() -> dict[str, Any]:
         "cpus_available": len(os.sched_getaffinity(0)),
         "gpus": gpus,
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "numerics": devices.numerics_used(numerics or NUMERICS),
     }
 
 
@@ -160,6 +162,8 @@ def latest_checkpoint(directory: Path, job_fingerprint: str):
 
 # How a training runs, not what it learns (config `execution:`): the defaults.
 EXECUTION = {"eval_batch_size": 100, "steps_per_execution": 1}
+# The schema's `numerics:` defaults.
+NUMERICS = {"threads": 1, "onednn_max_cpu_isa": "AVX2"}
 
 
 def train(
@@ -171,6 +175,7 @@ def train(
     validation_xy: tuple[np.ndarray, np.ndarray],
     checkpoint_dir: str | Path,
     num_classes: int,
+    numerics: dict[str, Any] | None = None,
     execution: dict[str, Any] | None = None,
     progress=None,
     label: str = "",
@@ -202,6 +207,8 @@ def train(
         "seed": seed,
         "train": hashlib.sha256(x_tr.tobytes() + y_tr.tobytes()).hexdigest(),
         "validation": hashlib.sha256(x_va.tobytes() + y_va.tobytes()).hexdigest(),
+        # Epochs resumed under other numerics would mix two sets of sums.
+        "numerics": numerics or NUMERICS,
     }
     job_fingerprint = fingerprint(job)
 
@@ -255,7 +262,7 @@ def train(
             "fit_finished_at": time.time(),
             "images_per_second": (trained_epochs * len(x_tr) / seconds) if trained_epochs else None,
             "weights_sha256": weights_sha256(model),
-            "environment": environment(),
+            "environment": environment(numerics),
         },
     }
 
