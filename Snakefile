@@ -19,17 +19,31 @@ sys.path.insert(0, f"{workflow.basedir}/workflow/scripts")
 from ablation.config import (
     ConfigError,
     check_config,
+    check_name,
     check_schema,
     check_yaml_file,
     from_command_line,
     replace_sets,
 )
-from ablation import slurm_status
+from ablation import atomic, interrupts, slurm_status
 
-# config.yaml is the default study; a study file given with --configfile holds what
-# it changes and is merged over it, as Snakemake does, except that a file naming
-# `variants` or `comparisons` replaces that set rather than adding to it.
-STUDY_FILES = ["config.yaml", *workflow.config_settings.configfiles]
+# config.yaml is the default study. A named study, `--config study=NAME`, reads its
+# study file config/NAME.yaml where there is one; a study file (that one, or one
+# given with --configfile) holds what it changes and is merged over config.yaml, as
+# Snakemake does, except that a file naming `variants` or `comparisons` replaces
+# that set rather than adding to it. Files are checked here, so that a mistake is
+# one line naming file and line (Snakemake reads --configfile files before this
+# Snakefile, and names neither).
+STUDY_NAME = workflow.config_settings.config.get("study")
+NAMED_STUDY_FILE = f"config/{STUDY_NAME}.yaml" if STUDY_NAME else None
+# (A name the schema refuses, such as ../x, is refused below, never read as a path.)
+if NAMED_STUDY_FILE and (not check_name(STUDY_NAME) or not os.path.exists(NAMED_STUDY_FILE)):
+    NAMED_STUDY_FILE = None  # a name alone: config.yaml's study, in its own folder
+STUDY_FILES = [
+    "config.yaml",
+    *([NAMED_STUDY_FILE] if NAMED_STUDY_FILE else []),
+    *workflow.config_settings.configfiles,
+]
 try:
     for study_file in STUDY_FILES:
         check_yaml_file(study_file)
@@ -40,8 +54,25 @@ except ConfigError as exc:
 configfile: "config.yaml"
 
 
+if NAMED_STUDY_FILE:
+
+    configfile: NAMED_STUDY_FILE
+
+
 for study_file in STUDY_FILES[1:]:
     replace_sets(config, study_file)
+
+# A disk already full stops the run here, in one line, not in Snakemake's lock file.
+if workflow.is_main_process and not atomic.has_room("."):
+    # Snakemake's own log file cannot be written either: closed, so that this line
+    # is all that is printed.
+    for handler in list(workflow.logger_manager.logfile_handlers):
+        workflow.logger_manager.logger.removeHandler(handler)
+        handler.close()
+    raise WorkflowError(
+        f"no space left on the disk of {os.getcwd()} (less than 1 MB free): free some "
+        "and run again; nothing was changed"
+    )
 
 # Stop before any job, with one line naming the key at fault.
 CONFIG_SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
@@ -83,10 +114,33 @@ announce_sequential_cost()
 slurm_status.accept_cancelled_by()
 
 
+# SIGINT or SIGTERM to Snakemake's process alone stops its running jobs at once, as
+# a terminal's Ctrl-C does, so a training keeps its epoch checkpoints and the next
+# run resumes it (ablation/interrupts.py). Set here: Snakemake sets its own
+# handlers after reading the Snakefile.
+onstart:
+    if workflow.local_exec:
+        interrupts.stop_jobs_on_signal()
+
+
 rule all:
     default_target: True
     input:
         REPORT,
+
+
+# A named study writes studies/NAME/: the default study's report.md or results/...
+# asked for instead is refused with this study's command (Snakemake's own words,
+# "No rule to produce report.md", would not say where the report is).
+if STUDY_DIR:
+
+    rule default_study_path:
+        input:
+            lambda wc: refuse_default_study_path(wc.path),
+        output:
+            "{path}",
+        wildcard_constraints:
+            path=r"report\.md|results/.*",
 
 
 # One target per variant, to build or rerun a single variant without the others:

@@ -88,8 +88,11 @@ def snapshot(project):
 def test_fashion_mnist_study_runs_beside_the_mnist_one(study_copy):
     need_debian_copy()
     mnist = snapshot(study_copy)
-    # The README's command: the study file over the (tiny) config.yaml.
-    check(snakemake(study_copy, config=study_copy / "config" / "fashion_mnist.yaml"))
+    # The README's command: the study named, its file config/fashion_mnist.yaml read
+    # over the (tiny) config.yaml.
+    check(
+        snakemake(study_copy, "studies/fashion_mnist/report.md", "--config", "study=fashion_mnist")
+    )
 
     study = study_copy / "studies" / "fashion_mnist"
     arrays = datasets.load_dataset(study_copy / "resources" / "fashion_mnist.npz", datasets.FASHION_MNIST)

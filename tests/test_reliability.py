@@ -303,3 +303,43 @@ def test_a_retrain_killed_before_it_wrote_its_status_is_redone(study_copy):
     assert "Training with_bn with seed 1" in plan, plan
     check(snakemake(study_copy, "report.md"))
     assert_consistent(study_copy)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_snakemake_alone_stops_the_training_and_the_rerun_resumes_it(
+    signum, tiny_study, tmp_path
+):
+    """As a service manager, a nohup wrapper or a batch system stops a run: the
+    signal reaches Snakemake's process only (here in the tests' process group,
+    which it does not lead), not its jobs."""
+    run = Path("results/with_bn/seed1")
+    config = resume_config(epochs=8)
+    reference = new_project(tmp_path / "reference", tiny_study, config)
+    check(snakemake(reference, "variant_with_bn"))
+    expected = json.loads((reference / run / "training.json").read_text())["weights_sha256"]
+
+    project = new_project(tmp_path / "stopped", tiny_study, config)
+    checkpoints = project / "results" / "checkpoints" / "with_bn" / "seed1"
+    job = subprocess.Popen(
+        [SNAKEMAKE, "--cores", "2", "variant_with_bn"], cwd=project, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    assert os.getpgid(job.pid) != job.pid
+    deadline = time.monotonic() + 600
+    while not list(checkpoints.glob("epoch-*.json")):
+        assert job.poll() is None, "the run ended before its first checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint after 10 minutes"
+        time.sleep(0.2)
+    job.send_signal(signum)
+    output, _ = job.communicate(timeout=120)
+    assert job.returncode != 0, output
+    # Stopped at once: not trained to the end, its finished epochs kept.
+    assert not (project / run / "model.keras").exists(), output
+    assert list(checkpoints.glob("epoch-*.keras"))
+    assert "stopped by an interrupt; run again to resume" in output
+
+    check(snakemake(project, "variant_with_bn"))  # no --unlock needed
+    facts = json.loads((project / run / "training.json").read_text())
+    assert facts["resumed_after_epoch"] >= 1
+    assert facts["weights_sha256"] == expected

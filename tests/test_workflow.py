@@ -3,6 +3,8 @@ command line: the report, reruns that do nothing, and bad configs stopped early.
 
 import json
 import re
+import shutil
+import subprocess
 from datetime import datetime
 
 import pandas as pd
@@ -447,3 +449,83 @@ def test_a_stricter_alpha_from_the_command_line_reaches_the_report(study_copy):
     check(snakemake(study_copy, "report.md", "--config", "statistics={alpha: 0.01}"))
     report = (study_copy / "report.md").read_text()
     assert "| 99% interval (unadjusted) | 98% interval (unadjusted) |" in report
+
+
+def built_files(project):
+    """Every file a study has built, with its time: none may change on bad input."""
+    files = [p for p in (project / "results").rglob("*") if p.is_file()]
+    return {p: p.stat().st_mtime_ns for p in [*files, project / "report.md"]}
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--config", "seeds=0"], "config: seeds: 0 is less than the minimum of 1"),
+        (["--config", "seeds=[]"], "config: seeds: [] should be non-empty"),
+        (["--config", "seeds=-2"], "config: seeds: -2 is less than the minimum of 1"),
+        (["--config", "numerics={threads: 0}"], "config: numerics.threads: 0 is less than"),
+        (["--config", "numerics={onednn_max_cpu_isa: AVX3}"], "numerics.onednn_max_cpu_isa: 'AVX3'"),
+        (["--config", "seeds=auto", "comparisons=[]"], "`comparisons` is empty"),
+    ],
+)
+def test_a_value_that_leaves_nothing_to_run_is_refused_and_damages_nothing(
+    study_copy, options, message
+):
+    before = built_files(study_copy)
+    result = snakemake(study_copy, "report.md", *options)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and message in output, output
+    assert "Traceback" not in output
+    assert built_files(study_copy) == before
+
+
+def test_a_named_studys_file_is_checked_by_file_and_line(study_copy):
+    (study_copy / "config" / "qa.yaml").write_text("variants:\n  baseline: {conv_filters: [32\n")
+    before = built_files(study_copy)
+    result = snakemake(study_copy, "studies/qa/report.md", "--config", "study=qa")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "config/qa.yaml:3:1: expected ',' or ']'" in output, output
+    assert built_files(study_copy) == before
+    assert not (study_copy / "studies").exists()
+
+
+def test_the_default_studys_report_asked_of_a_named_study_gives_the_command_for_its_own(
+    study_copy,
+):
+    before = built_files(study_copy)
+    result = snakemake(study_copy, "report.md", "--config", "study=qa", "seeds=1")
+    output = result.stdout + result.stderr
+    command = "snakemake --cores 4 studies/qa/report.md --config study=qa seeds=1"
+    assert result.returncode != 0
+    assert f"report.md is the default study's; this study (qa) writes studies/qa/" in output
+    assert command in output, output
+    assert built_files(study_copy) == before
+    # The command printed runs as printed (here as a dry run).
+    plan = check(snakemake(study_copy, *command.split()[3:], "-n"))
+    assert "Training with_bn with seed 1" in plan.stdout
+    assert "studies/qa/results/with_bn/seed1/model.keras" in plan.stdout
+
+
+def test_a_disk_already_full_is_one_line_before_any_job(study_copy, tmp_path):
+    import os
+
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small file system needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", str(disk)]).returncode:
+        pytest.skip("tmpfs could not be mounted here")
+    try:
+        project = disk / "project"
+        shutil.copytree(study_copy, project, ignore=shutil.ignore_patterns("resources", "*.npz", "*.keras"))
+        filler = disk / "filler"
+        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M"], capture_output=True)
+        before = built_files(project)
+        result = snakemake(project, "report.md")
+        output = result.stdout + result.stderr
+        assert result.returncode != 0
+        assert f"no space left on the disk of {project}" in output, output
+        assert "Traceback" not in output and "Logging error" not in output, output
+        assert built_files(project) == before
+    finally:
+        subprocess.run(["umount", "-l", str(disk)])

@@ -5,10 +5,13 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
-from ablation import datasets, devices, metrics, models, sequential
+import yaml
+
+from ablation import datasets, metrics, models, sequential
 
 # Files of the workflow itself, found from the Snakefile, as paths relative to the
 # working directory: Snakemake records input paths, and relative ones stay the
@@ -43,39 +46,52 @@ STUDY_DIR = f"studies/{config['study']}/" if config["study"] else ""
 RESULTS = f"{STUDY_DIR}results"
 REPORT = f"{STUDY_DIR}report.md"
 RUN = f"{RESULTS}/{{variant}}/seed{{seed}}"
-# NVIDIA cards of this machine. Each training claims one for itself, or waits for
-# one (ablation/devices.py), so a machine trains on all its cards at once and never
-# two trainings on one card. No `gpu` limit is set here: without cards the cores
-# alone say how many train at once (--resources gpu=N still sets one).
-LOCAL_GPUS = len(devices.visible_cards())
-
-
-def train_threads():
-    """Threads of one training job. On CPUs alone: 1, so trainings run side by side,
-    as many as --cores allows. That was the fastest way through a study
-    (benchmarks/study_throughput.py: on 2 cores, two 1-thread trainings at once
-    finished 1.3-1.5x sooner than one 2-thread training at a time), and the weights
-    do not depend on --cores (TensorFlow's results change with its thread count).
-    With cards, one training per card shares the cores, at most 4 feeding each (as
-    profiles/slurm asks on a cluster, whose set-threads replaces this)."""
-    if not LOCAL_GPUS:
-        return 1
-    # --cores as given (None for --report, --unlock and other runs without jobs).
-    cores = workflow.resource_settings.cores or len(os.sched_getaffinity(0))
-    trainings = len(VARIANTS) * len(SEEDS)
-    return max(1, min(4, cores // min(LOCAL_GPUS, trainings)))
+# TensorFlow threads of a training or evaluation job: the study's, never --cores'
+# share or a cluster job's CPUs (another count trains other weights). On CPUs, 1
+# lets trainings run side by side as far as --cores allows, the fastest way
+# through a study (benchmarks/study_throughput.py). With NVIDIA cards each
+# training claims one of its own (ablation/devices.py); no `gpu` limit is set
+# here (--resources gpu=N still sets one).
+TF_THREADS = config["numerics"]["threads"]
 
 
 FRONT_PAGE = f"{RESULTS}/front_page.rst"
 
 
-def study_command(*options):
-    """The command that builds this study, with ``options``, as a user types it in
-    the project folder: its target, then the study files (--configfile last: it
-    takes every word after it)."""
+def study_command(**config_values):
+    """The command that builds this study, as a user types it in the project folder:
+    its target first, then the --config values given for it (with
+    ``config_values`` over them) and its --configfile files (both options take
+    every word after them). Not `execution:` values: they change how it runs, not
+    what it is (nor, so, the report that prints this)."""
+    given = {k: v for k, v in workflow.config_settings.config.items() if k != "execution"}
+    values = {**given, **config_values}
     files = [os.path.relpath(f) for f in workflow.config_settings.configfiles]
+    words = [shlex.quote(f"{k}={config_word(v)}") for k, v in values.items()]
     return " ".join(
-        ["snakemake --cores 4", REPORT, *options, *(["--configfile", *files] if files else [])]
+        [
+            "snakemake --cores 4",
+            REPORT,
+            *(["--config", *words] if words else []),
+            *(["--configfile", *files] if files else []),
+        ]
+    )
+
+
+def config_word(value):
+    """A --config value as typed: scalars as they are, mappings and lists in YAML's
+    flow style (`training={epochs: 2}`)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (dict, list)):
+        return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+    return str(value)
+
+
+def refuse_default_study_path(path):
+    raise WorkflowError(
+        f"{path} is the default study's; this study ({config['study']}) writes "
+        f"{STUDY_DIR}, its report {REPORT}: {study_command()}"
     )
 
 
@@ -283,7 +299,7 @@ def announce_sequential_cost():
     expected = sequential.expected_trainings(
         DESIGN, COMPARISONS, VARIANTS, planning["planning_sd"], margin, 0.0
     )
-    at_once = max(1, workflow.resource_settings.cores // train_threads())
+    at_once = max(1, workflow.resource_settings.cores // TF_THREADS)
     benchmarks = [TRAIN_BENCHMARK.format(**r) for r in trained]
     benchmarks = [b for b in benchmarks if os.path.exists(b)]
     if benchmarks:

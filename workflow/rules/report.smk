@@ -58,7 +58,7 @@ rule report:
             "num_classes": DATASET_SPEC.num_classes,
             "seeds": "auto" if SEQUENTIAL else SEEDS,
             # Advice the report prints, for this study (its target and study files).
-            "sequential_command": study_command("--config seeds=auto"),
+            "sequential_command": study_command(seeds="auto"),
             "validation_fraction": config["split"]["validation_fraction"],
             "accuracy_as": config["plots"]["accuracy_as"],
             **config["training"],

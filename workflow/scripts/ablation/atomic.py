@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -50,3 +51,22 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_json(path: str | os.PathLike, data) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+# What a run writes before its first job: Snakemake's locks, its log, job metadata.
+START_SPACE = 1 << 20
+
+
+def has_room(folder: str | os.PathLike = ".", size: int = START_SPACE) -> bool:
+    """Whether ``size`` bytes can be written in ``folder`` now: a file written,
+    synced and removed, so a quota, a read-only or full file system all count."""
+    try:
+        with tempfile.TemporaryFile(dir=folder) as f:
+            f.write(b"\0" * size)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return False
+        raise
+    return True

@@ -73,6 +73,11 @@ def check_yaml_file(path) -> None:
 REPLACED_SETS = ("variants", "comparisons")
 
 
+def check_name(name: Any) -> bool:
+    """A name the schema allows for a study or variant (a folder name, no path)."""
+    return isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) is not None
+
+
 def replace_sets(config: dict[str, Any], study_file) -> None:
     """Snakemake merges a --configfile's mappings into config.yaml's: a study naming
     its own variants would get the default ones too. Those sets are replaced."""

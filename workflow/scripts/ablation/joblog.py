@@ -6,6 +6,7 @@ import contextlib
 import errno
 import logging
 import os
+import signal
 import sys
 from typing import Callable
 
@@ -49,6 +50,21 @@ def _fds_to(path: str):
             os.close(saved[1])
 
 
+def _interrupt_once() -> None:
+    """The first SIGINT raises KeyboardInterrupt, later ones are ignored: a Ctrl-C
+    reaches a job twice (from the terminal, and passed on by Snakemake,
+    ablation/interrupts.py), and the second must not interrupt its cleanup."""
+
+    def once(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGINT, once)
+    except ValueError:  # not the main thread (a test calling in): left as it is
+        pass
+
+
 def run_logged(logs, work: Callable[[], object]) -> None:
     """Run ``work()`` with output to the job's log (``logs[0]``); exit 1 with a
     one-line cause on an expected error (bad data, impossible architecture).
@@ -56,6 +72,7 @@ def run_logged(logs, work: Callable[[], object]) -> None:
     ``logs.status``, where the rule declares one, reads "running" until ``work()``
     has returned, then "done" (see job_log in rules/common.smk).
     """
+    _interrupt_once()
     log_path = logs[0]
     status = getattr(logs, "status", None)
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
@@ -74,12 +91,19 @@ def run_logged(logs, work: Callable[[], object]) -> None:
             except StudyError as exc:
                 logging.error("%s", exc)
                 raise
+            except KeyboardInterrupt:
+                logging.error("stopped by an interrupt (Ctrl-C or a signal to Snakemake)")
+                raise
             except BaseException:
                 logging.exception("job failed")
                 raise
     except StudyError as exc:
         print(f"error: {exc} (log: {log_path})", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        # Not a failure of the job: no traceback. A training keeps its checkpoints.
+        print(f"stopped by an interrupt; run again to resume (log: {log_path})", file=sys.stderr)
+        sys.exit(130)
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
