@@ -20,6 +20,7 @@ from ablation.config import (
     ConfigError,
     check_config,
     check_name,
+    study_files_in,
     check_schema,
     check_yaml_file,
     from_command_line,
@@ -37,8 +38,14 @@ from ablation import atomic, interrupts, slurm_status
 STUDY_NAME = workflow.config_settings.config.get("study")
 NAMED_STUDY_FILE = f"config/{STUDY_NAME}.yaml" if STUDY_NAME else None
 # (A name the schema refuses, such as ../x, is refused below, never read as a path.)
-if NAMED_STUDY_FILE and (not check_name(STUDY_NAME) or not os.path.exists(NAMED_STUDY_FILE)):
-    NAMED_STUDY_FILE = None  # a name alone: config.yaml's study, in its own folder
+if NAMED_STUDY_FILE and not check_name(STUDY_NAME):
+    NAMED_STUDY_FILE = None
+if NAMED_STUDY_FILE and not os.path.exists(NAMED_STUDY_FILE):
+    # A misspelt name would otherwise train config.yaml's study under a new folder.
+    raise WorkflowError(
+        f"config: study: {STUDY_NAME!r} (given with --config) has no study file "
+        f"{NAMED_STUDY_FILE} (study files: {', '.join(study_files_in('config')) or 'none'})"
+    )
 STUDY_FILES = [
     "config.yaml",
     *([NAMED_STUDY_FILE] if NAMED_STUDY_FILE else []),

@@ -466,6 +466,10 @@ def built_files(project):
         (["--config", "numerics={threads: 0}"], "config: numerics.threads: 0 is less than"),
         (["--config", "numerics={onednn_max_cpu_isa: AVX3}"], "numerics.onednn_max_cpu_isa: 'AVX3'"),
         (["--config", "seeds=auto", "comparisons=[]"], "`comparisons` is empty"),
+        # A misspelt study name would train config.yaml's study in a new folder.
+        (["--config", "study=fashon_mnist"],
+         "config: study: 'fashon_mnist' (given with --config) has no study file "
+         "config/fashon_mnist.yaml (study files: fashion_mnist)"),
     ],
 )
 def test_a_value_that_leaves_nothing_to_run_is_refused_and_damages_nothing(
@@ -492,6 +496,7 @@ def test_a_named_studys_file_is_checked_by_file_and_line(study_copy):
 def test_the_default_studys_report_asked_of_a_named_study_gives_the_command_for_its_own(
     study_copy,
 ):
+    (study_copy / "config" / "qa.yaml").write_text("# a named copy of the tiny study\n")
     before = built_files(study_copy)
     result = snakemake(study_copy, "report.md", "--config", "study=qa", "seeds=1")
     output = result.stdout + result.stderr

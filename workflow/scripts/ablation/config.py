@@ -78,6 +78,11 @@ def check_name(name: Any) -> bool:
     return isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) is not None
 
 
+def study_files_in(folder) -> list[str]:
+    """The names of the study files in ``folder`` (config/NAME.yaml -> NAME)."""
+    return sorted(p.stem for p in Path(folder).glob("*.yaml"))
+
+
 def replace_sets(config: dict[str, Any], study_file) -> None:
     """Snakemake merges a --configfile's mappings into config.yaml's: a study naming
     its own variants would get the default ones too. Those sets are replaced."""
