@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from ablation import datasets, metrics, models, sequential
+from ablation.code import code_identity
 
 # Files of the workflow itself, found from the Snakefile, as paths relative to the
 # working directory: Snakemake records input paths, and relative ones stay the
@@ -106,11 +107,17 @@ wildcard_constraints:
     k=r"[1-9][0-9]*",
 
 
-def library(*modules):
-    """The library files a script imports: Snakemake tracks a script's own text,
-    not what it imports, so these are declared as inputs to rerun on change."""
-    common = ("__init__", "atomic", "errors", "joblog")
-    return [str(SCRIPTS / "ablation" / f"{m}.py") for m in (*common, *modules)]
+def code(script):
+    """The identity of the code a job of rule script ``script`` runs, as a file for
+    its input: the script and every library module it imports, normalized
+    (ablation/code.py). Rewritten here only when that code changed, so a comment,
+    a docstring, a touch or a copy reruns nothing, and a real change reruns the
+    rules that run it. (Snakemake's own check of a script's date is off:
+    rerun-triggers in profiles/default.)"""
+    out = Path(f"{RESULTS}/code/{Path(script).stem}.txt")
+    if workflow.is_main_process:
+        code_identity(SCRIPTS / script, SCRIPTS / "ablation", SCRIPTS, out)
+    return str(out)
 
 
 def arch(variant):

@@ -38,7 +38,7 @@ else:
 rule split:
     input:
         data=DATASET_FILE,
-        lib=library("datasets"),
+        code=code("split.py"),
     output:
         train=f"{RESULTS}/data/train.npz",
         validation=f"{RESULTS}/data/validation.npz",

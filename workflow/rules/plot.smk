@@ -4,7 +4,7 @@ rule plot_variant:
         tests=lambda wc: run_files("test_metrics.json", [wc.variant]),
         finished=lambda wc: finished(rules.train, [wc.variant])
         + finished(rules.evaluate, [wc.variant]),
-        lib=library("metrics", "plotting", "statistics"),
+        code=code("plot_variant.py"),
     output:
         curves=report(
             f"{RESULTS}/{{variant}}/curves.png",
@@ -37,7 +37,7 @@ rule plot_comparison:
         looks=looks,
         histories=lambda wc: run_files("history.csv"),
         finished=lambda wc: finished(rules.train),
-        lib=library("metrics", "plotting", "statistics"),
+        code=code("plot_comparison.py"),
     output:
         report(
             f"{RESULTS}/comparison/curves.png",
@@ -62,7 +62,7 @@ rule plot_differences:
     input:
         verdicts=rules.verdicts.output[0],
         finished=rules.verdicts.log.status,
-        lib=library("metrics", "plotting", "statistics"),
+        code=code("plot_differences.py"),
     output:
         report(
             f"{RESULTS}/comparison/differences.png",
@@ -87,7 +87,7 @@ rule plot_results:
         metrics=rules.metrics.output[0],
         verdicts=rules.verdicts.output[0],
         finished=[rules.metrics.log.status, rules.verdicts.log.status],
-        lib=library("datasets", "metrics", "plotting", "reporting", "statistics"),
+        code=code("plot_results.py"),
     output:
         report(
             f"{RESULTS}/comparison/test_accuracy.png",

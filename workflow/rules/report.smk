@@ -25,7 +25,7 @@ rule report:
         ],
         template=WORKFLOW_DIR / "templates" / "report.md.j2",
         front_page=WORKFLOW_DIR / "templates" / "front_page.rst.j2",
-        lib=library("datasets", "metrics", "reporting", "statistics"),
+        code=code("report.py"),
     output:
         markdown=report(
             REPORT,

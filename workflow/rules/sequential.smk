@@ -5,7 +5,7 @@
 
 rule design:
     input:
-        lib=library("sequential", "statistics"),
+        code=code("design.py"),
     output:
         DESIGN_FILE,
     log:
@@ -27,7 +27,7 @@ rule design:
 checkpoint look:
     input:
         unpack(look_inputs),
-        lib=library("sequential", "statistics"),
+        code=code("look.py"),
     output:
         LOOK,
     log:

@@ -3,7 +3,7 @@ rule train:
         train=rules.split.output.train,
         validation=rules.split.output.validation,
         finished=rules.split.log.status,
-        lib=library("datasets", "devices", "metrics", "models", "pipeline", "training"),
+        code=code("train.py"),
     output:
         model=f"{RUN}/model.keras",
         history=report(

@@ -1,0 +1,61 @@
+"""A job's code identity: what the code does, not how its file looks or when it was
+written (workflow/scripts/ablation/code.py)."""
+
+import os
+
+from ablation import code
+from conftest import REPO
+
+SCRIPTS = REPO / "workflow" / "scripts"
+LIBRARY = SCRIPTS / "ablation"
+
+SOURCE = '''"""A module."""
+
+def loss(x):
+    """Its docstring."""
+    return x * 2  # doubled
+'''
+
+
+def test_comments_docstrings_and_layout_do_not_change_the_identity():
+    same = [
+        SOURCE.replace("# doubled", "# twice"),
+        SOURCE.replace('"""Its docstring."""', '"""Another docstring,\n    on two lines."""'),
+        SOURCE.replace('"""A module."""\n', ""),
+        SOURCE.replace("x * 2", "(x  *  2)") + "\n\n\n",
+    ]
+    for text in same:
+        assert code.normalized(text) == code.normalized(SOURCE), text
+
+
+def test_what_the_code_does_changes_the_identity():
+    for text in [SOURCE.replace("x * 2", "x * 3"), SOURCE + "EDITED = True\n",
+                 SOURCE.replace("def loss(x)", "def loss(y)").replace("x * 2", "y * 2")]:  # fmt: skip
+        assert code.normalized(text) != code.normalized(SOURCE), text
+
+
+def test_a_script_runs_the_modules_it_imports_and_theirs():
+    files = {p.relative_to(SCRIPTS).as_posix() for p in code.closure(SCRIPTS / "train.py", LIBRARY)}
+    # train.py imports training, which imports models; plotting is not run.
+    assert {"train.py", "ablation/training.py", "ablation/models.py", "ablation/pipeline.py"} <= files
+    assert "ablation/plotting.py" not in files and "ablation/verdicts.py" not in files
+
+
+def test_the_identity_file_is_rewritten_only_when_the_code_changed(tmp_path):
+    scripts = tmp_path / "scripts"
+    library = scripts / "ablation"
+    library.mkdir(parents=True)
+    (library / "__init__.py").write_text("")
+    (library / "helper.py").write_text(SOURCE)
+    (scripts / "job.py").write_text("from ablation import helper\nhelper.loss(1)\n")
+    out = tmp_path / "code" / "job.txt"
+    code.code_identity(scripts / "job.py", library, scripts, out)
+    assert "ablation/helper.py " in out.read_text()
+    os.utime(out, ns=(1, 1))
+    (library / "helper.py").write_text(SOURCE + "# a comment\n")
+    code.code_identity(scripts / "job.py", library, scripts, out)
+    assert out.stat().st_mtime_ns == 1  # left alone: Snakemake sees nothing new
+    (library / "helper.py").write_text(SOURCE.replace("x * 2", "x * 3"))
+    before = out.read_text()
+    code.code_identity(scripts / "job.py", library, scripts, out)
+    assert out.read_text() != before and out.stat().st_mtime_ns != 1
