@@ -28,8 +28,8 @@ from ablation.config import (
 )
 from ablation import atomic, interrupts, slurm_status
 
-# config.yaml is the default study. A named study, `--config study=NAME`, reads its
-# study file config/NAME.yaml where there is one; a study file (that one, or one
+# config.yaml is the default study. A study named on the command line, `--config
+# study=NAME`, reads its study file config/NAME.yaml; a study file (that one, or one
 # given with --configfile) holds what it changes and is merged over config.yaml, as
 # Snakemake does, except that a file naming `variants` or `comparisons` replaces
 # that set rather than adding to it. Files are checked here, so that a mistake is
