@@ -3,6 +3,7 @@ command line: the report, reruns that do nothing, and bad configs stopped early.
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 from datetime import datetime
@@ -102,6 +103,13 @@ def test_two_seeds_give_intervals_verdicts_and_judged_claims(tmp_path):
         assert float(row[1]) <= diff.mean() <= float(row[2]) and 0 <= float(row[3]) <= 1
         assert row[4] in ("better", "worse", "inconclusive") or "±0.20 pp" in row[4]
         assert "Power: with 2 seeds and the spread seen" in report
+        # The advice's command runs as printed, for this study (here as a dry run).
+        advice = re.search(r"none is trained twice\): `(snakemake [^`]+)`", report)
+        if advice:
+            words = shlex.split(advice[1])
+            assert words[:3] == ["snakemake", "--cores", "4"], advice[1]
+            plan = check(snakemake(project, *words[3:], "-n")).stdout
+            assert "Training with_bn with seed 3" in plan, plan
     claims = report[report.index("## The original's claims, checked") :]
     claims = claims[: claims.index("\n## ")]
     statuses = re.findall(
