@@ -52,8 +52,7 @@ STUDY_FILES = [
     *workflow.config_settings.configfiles,
 ]
 try:
-    for study_file in STUDY_FILES:
-        check_yaml_file(study_file)
+    STUDY_FILE_KEYS = {study_file: check_yaml_file(study_file) for study_file in STUDY_FILES}
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
@@ -61,7 +60,8 @@ except ConfigError as exc:
 configfile: "config.yaml"
 
 
-if NAMED_STUDY_FILE:
+# (A study file of comments only changes nothing; Snakemake refuses it as a config.)
+if NAMED_STUDY_FILE and STUDY_FILE_KEYS[NAMED_STUDY_FILE]:
 
     configfile: NAMED_STUDY_FILE
 

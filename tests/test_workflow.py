@@ -339,6 +339,7 @@ def test_bad_config_stops_before_any_job_naming_the_key(case, study_copy, config
     [
         ("seeds: [1\nvariants: {}\n", "config.yaml:2:"),
         ("seeds: [1]\nseeds: [2]\n", "config.yaml:2: duplicate key 'seeds'"),
+        ("- seeds\n", "config.yaml: a study file is a mapping of config keys, not ['seeds']"),
     ],
 )
 def test_unreadable_study_file_is_named_by_file_and_line(study_copy, text, message):

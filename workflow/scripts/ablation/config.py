@@ -37,9 +37,10 @@ def describe_schema_error(error) -> str:
     return f"config: {where}: {error.message}"
 
 
-def check_yaml_file(path) -> None:
+def check_yaml_file(path) -> dict[str, Any]:
     """A YAML syntax error or a duplicate key, named by file and line (YAML keeps
-    the last of two equal keys without a word)."""
+    the last of two equal keys without a word), or a file that is not a mapping of
+    config keys; returns the mapping ({} for a file of comments only)."""
     import yaml
 
     class UniqueKeys(yaml.SafeLoader):
@@ -60,13 +61,16 @@ def check_yaml_file(path) -> None:
         with open(path, encoding="utf-8") as f:
             loader = UniqueKeys(f)  # a SafeLoader: plain data only
             try:
-                loader.get_single_data()
+                data = loader.get_single_data()
             finally:
                 loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise ConfigError(f"{where}: {exc.problem or exc.context}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: a study file is a mapping of config keys, not {data!r}")
+    return data or {}
 
 
 # Sets a study file replaces whole instead of merging into config.yaml's.
