@@ -19,7 +19,6 @@ sys.path.insert(0, f"{workflow.basedir}/workflow/scripts")
 from ablation.config import (
     ConfigError,
     check_config,
-    check_name,
     study_files_in,
     check_schema,
     check_yaml_file,
@@ -37,11 +36,9 @@ from ablation import atomic, interrupts, slurm_status
 # Snakefile, and names neither).
 STUDY_NAME = workflow.config_settings.config.get("study")
 NAMED_STUDY_FILE = f"config/{STUDY_NAME}.yaml" if STUDY_NAME else None
-# (A name the schema refuses, such as ../x, is refused below, never read as a path.)
-if NAMED_STUDY_FILE and not check_name(STUDY_NAME):
-    NAMED_STUDY_FILE = None
-if NAMED_STUDY_FILE and not os.path.exists(NAMED_STUDY_FILE):
-    # A misspelt name would otherwise train config.yaml's study under a new folder.
+# Only a name of config/ (never a path such as ../x): a misspelt name would
+# otherwise train config.yaml's study under a new folder.
+if STUDY_NAME and STUDY_NAME not in study_files_in("config"):
     raise WorkflowError(
         f"config: study: {STUDY_NAME!r} (given with --config) has no study file "
         f"{NAMED_STUDY_FILE} (study files: {', '.join(study_files_in('config')) or 'none'})"
@@ -67,7 +64,7 @@ if NAMED_STUDY_FILE and STUDY_FILE_KEYS[NAMED_STUDY_FILE]:
 
 
 for study_file in STUDY_FILES[1:]:
-    replace_sets(config, study_file)
+    replace_sets(config, STUDY_FILE_KEYS[study_file])
 
 # A disk already full stops the run here, in one line, not in Snakemake's lock file.
 if workflow.is_main_process and not atomic.has_room("."):

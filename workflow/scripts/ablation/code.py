@@ -13,6 +13,7 @@ rule's jobs exactly when what they run changed.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from pathlib import Path
 
@@ -21,10 +22,7 @@ from . import atomic
 PACKAGE = "ablation"
 
 
-def normalized(source: str) -> str:
-    """The syntax tree of ``source`` without docstrings, as text: comments,
-    blank lines, formatting and docstrings do not change it."""
-    tree = ast.parse(source)
+def _without_docstrings(tree: ast.AST) -> ast.AST:
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (
@@ -35,16 +33,22 @@ def normalized(source: str) -> str:
             and isinstance(body[0].value.value, str)
         ):
             node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree, include_attributes=False)
+    return tree
 
 
-def imported_modules(path: Path, package_dir: Path) -> set[Path]:
-    """The library modules ``path`` imports itself (``from ablation import x``,
+def normalized(source: str) -> str:
+    """The syntax tree of ``source`` without docstrings, as text: comments,
+    blank lines, formatting and docstrings do not change it."""
+    return ast.dump(_without_docstrings(ast.parse(source)), include_attributes=False)
+
+
+def _imports(tree: ast.AST, path: Path, package_dir: Path) -> set[Path]:
+    """The library modules a file imports itself (``from ablation import x``,
     ``from ablation.x import y``, ``import ablation.x``, and inside the library
     ``from . import x`` and ``from .x import y``)."""
     inside = path.parent == package_dir
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
         names = []
         if isinstance(node, ast.ImportFrom):
             base = node.module or ""
@@ -60,6 +64,21 @@ def imported_modules(path: Path, package_dir: Path) -> set[Path]:
     return found
 
 
+def _facts(path: Path, package_dir: Path) -> tuple[frozenset[Path], str]:
+    """The modules ``path`` imports and the SHA-256 of its normalized source, read
+    and parsed once per version of the file (every rule's identity shares them)."""
+    stat = path.stat()
+    return _facts_of(path, package_dir, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=None)
+def _facts_of(path: Path, package_dir: Path, mtime_ns: int, size: int):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imports = frozenset(_imports(tree, path, package_dir))
+    text = ast.dump(_without_docstrings(tree), include_attributes=False)
+    return imports, hashlib.sha256(text.encode()).hexdigest()
+
+
 def closure(script: Path, package_dir: Path) -> list[Path]:
     """``script`` and every library module it runs, directly or through others."""
     seen, todo = {package_dir / "__init__.py"}, [script]
@@ -68,7 +87,7 @@ def closure(script: Path, package_dir: Path) -> list[Path]:
         if path in seen:
             continue
         seen.add(path)
-        todo.extend(imported_modules(path, package_dir) - seen)
+        todo.extend(_facts(path, package_dir)[0] - seen)
     return sorted(seen | {script})
 
 
@@ -81,8 +100,7 @@ def identity(script: Path, package_dir: Path, relative_to: Path) -> str:
         "# when a line changes.",
     ]
     for path in closure(script, package_dir):
-        digest = hashlib.sha256(normalized(path.read_text(encoding="utf-8")).encode()).hexdigest()
-        lines.append(f"{path.relative_to(relative_to)} {digest}")
+        lines.append(f"{path.relative_to(relative_to)} {_facts(path, package_dir)[1]}")
     return "\n".join(lines) + "\n"
 
 

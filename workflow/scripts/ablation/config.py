@@ -77,22 +77,15 @@ def check_yaml_file(path) -> dict[str, Any]:
 REPLACED_SETS = ("variants", "comparisons")
 
 
-def check_name(name: Any) -> bool:
-    """A name the schema allows for a study or variant (a folder name, no path)."""
-    return isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) is not None
-
-
 def study_files_in(folder) -> list[str]:
     """The names of the study files in ``folder`` (config/NAME.yaml -> NAME)."""
     return sorted(p.stem for p in Path(folder).glob("*.yaml"))
 
 
-def replace_sets(config: dict[str, Any], study_file) -> None:
-    """Snakemake merges a --configfile's mappings into config.yaml's: a study naming
-    its own variants would get the default ones too. Those sets are replaced."""
-    import yaml
-
-    study = yaml.safe_load(Path(study_file).read_text(encoding="utf-8")) or {}
+def replace_sets(config: dict[str, Any], study: Mapping[str, Any]) -> None:
+    """Snakemake merges a study file's mappings (``study``, as check_yaml_file read
+    it) into config.yaml's: a study naming its own variants would get the default
+    ones too. Those sets are replaced."""
     for key in REPLACED_SETS:
         if key in study:
             config[key] = study[key]
