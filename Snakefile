@@ -18,7 +18,6 @@ min_version("9.0")
 sys.path.insert(0, f"{workflow.basedir}/workflow/scripts")
 from ablation.config import (
     ConfigError,
-    check_config,
     study_files_in,
     check_schema,
     check_yaml_file,
@@ -26,6 +25,7 @@ from ablation.config import (
     replace_sets,
 )
 from ablation import atomic, interrupts, slurm_status
+from ablation.study import Study
 
 # config.yaml is the default study. A study named on the command line, `--config
 # study=NAME`, reads its study file config/NAME.yaml; a study file (that one, or one
@@ -84,7 +84,8 @@ try:
     from_command_line(config, workflow.config_settings.config, CONFIG_SCHEMA)
     check_schema(config, CONFIG_SCHEMA)
     validate(config, "workflow/schemas/config.schema.yaml")
-    check_config(config)
+    # The study, described once: every rule and script reads it (ablation/study.py).
+    STUDY = Study.from_config(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
@@ -156,5 +157,4 @@ for _variant in VARIANTS:
             f"variant_{_variant}"
         input:
             lambda wc, variant=_variant: run_files("test_metrics.json", [variant]),
-            f"{RESULTS}/{_variant}/curves.png",
-            f"{RESULTS}/{_variant}/confusion.png",
+            [figure_path(f, _variant) for f in FIGURES.values() if f.per_variant],

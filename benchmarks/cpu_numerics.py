@@ -52,14 +52,14 @@ def child(variant: str, images: int, checkpoint_dir: str) -> dict:
     import time
 
     import yaml
-    from ablation import datasets, devices, training
+    from ablation import dataset_checks, datasets, devices, splits, training
     from train_speed import variant_arch, workflow_defaults
 
     # As rule train: the study's numerics, here one thread and the cap this process
     # was started with.
     numerics = {"threads": 1, "onednn_max_cpu_isa": os.environ.get(devices.ONEDNN_ISA_ENV)}
     devices.configure_tensorflow(numerics)
-    arrays = datasets.load_dataset(ROOT / "resources" / "mnist.npz", datasets.MNIST)
+    arrays = dataset_checks.load_dataset(ROOT / "resources" / "mnist.npz", datasets.MNIST)
     tiny = yaml.safe_load((ROOT / "tests" / "configs" / "tiny.yaml").read_text())
     cfg = dict(workflow_defaults("training"), **tiny["training"])
     arch = variant_arch(variant)
@@ -74,13 +74,13 @@ def child(variant: str, images: int, checkpoint_dir: str) -> dict:
         return result
 
     s = tiny["split"]
-    tiny_result = fit(datasets.split(arrays, s["validation_fraction"], s["train_limit"]), "tiny")
+    tiny_result = fit(splits.split(arrays, s["validation_fraction"], s["train_limit"]), "tiny")
     facts = tiny_result["facts"]
     tiny_facts = {"tiny_sha256": facts["weights_sha256"], "numerics": facts["environment"]["numerics"],
                   "tensorflow": facts["environment"]["tensorflow"]}  # fmt: skip
     if not images:
         return tiny_facts
-    timed_parts = datasets.split(arrays, 0.1, int(images / 0.9))
+    timed_parts = splits.split(arrays, 0.1, int(images / 0.9))
     start, cpu = time.perf_counter(), os.times()
     timed = fit(timed_parts, "timed")
     seconds, cpu_end = time.perf_counter() - start, os.times()
@@ -116,7 +116,7 @@ def record(settings: list[str], variants: list[str]) -> None:
     import datetime
 
     from ablation import devices
-    from ablation.training import cpu_model
+    from ablation.devices import cpu_model
 
     new = not RECORD.exists()
     with RECORD.open("a", newline="", encoding="utf-8") as f:
@@ -148,7 +148,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.images, f"/tmp/numerics-{os.getpid()}")))
         return
-    from ablation.training import cpu_model
+    from ablation.devices import cpu_model
 
     settings, variants = args.settings.split(","), args.variants.split(",")
     if args.record:

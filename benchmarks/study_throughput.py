@@ -40,7 +40,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
-from ablation.training import cpu_model  # noqa: E402
+from ablation.devices import cpu_model  # noqa: E402
 
 NOT_PROJECT = shutil.ignore_patterns(
     ".git", ".venv", ".snakemake", "results", "report.md", "report.html", "__pycache__"

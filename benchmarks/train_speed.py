@@ -34,32 +34,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from ablation import datasets, devices, models, pipeline, training  # noqa: E402
-
-
-def schema_defaults(section: dict) -> dict:
-    return {k: v["default"] for k, v in section["properties"].items() if "default" in v}
-
-
-def load_yaml(relative: str) -> dict:
-    import yaml
-
-    return yaml.safe_load((ROOT / relative).read_text())
+from ablation import config, dataset_checks, datasets, devices, models, pipeline, splits, training  # noqa: E402
+from ablation.study import Study  # noqa: E402
 
 
 def workflow_defaults(section: str) -> dict:
-    """The settings a default study uses: config.yaml over the schema's defaults."""
-    schema = load_yaml("workflow/schemas/config.schema.yaml")["properties"][section]
-    return {**schema_defaults(schema), **load_yaml("config.yaml").get(section, {})}
+    """A config section of the default study, as the workflow sees it."""
+    return config.read_config(ROOT / "config.yaml")[section]
 
 
 def variant_arch(name):
-    """A variant of config.yaml, the schema's defaults filled in, as the workflow sees it."""
-    schema = load_yaml("workflow/schemas/config.schema.yaml")["properties"]["variants"]
-    return {
-        **schema_defaults(schema["additionalProperties"]),
-        **load_yaml("config.yaml")["variants"][name],
-    }
+    """A variant of the default study, every architecture key filled in."""
+    return Study.from_config(config.read_config(ROOT / "config.yaml")).variants[name]
 
 
 def layer_flops(layer) -> int:
@@ -110,7 +96,7 @@ PATHS = ("plain", "plain_pipeline", "workflow")
 def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> dict:
     import keras
 
-    numerics = {**training.NUMERICS, "threads": threads}
+    numerics = {**workflow_defaults("numerics"), "threads": threads}
     if mode == "workflow":
         devices.configure_tensorflow(numerics)  # train() seeds itself
     else:
@@ -120,8 +106,8 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
         keras.utils.set_random_seed(seed)
     import numpy as np
 
-    arrays = datasets.load_dataset(ROOT / "resources" / "mnist.npz", datasets.MNIST)
-    parts = datasets.split(arrays, 0.1)
+    arrays = dataset_checks.load_dataset(ROOT / "resources" / "mnist.npz", datasets.MNIST)
+    parts = splits.split(arrays, 0.1)
     arch = variant_arch(variant)
     cfg = dict(workflow_defaults("training"), epochs=epochs)
     execution = workflow_defaults("execution")
@@ -130,12 +116,12 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
         warm = {k: (v[0][:320], v[1][:320]) for k, v in parts.items()}
         training.train(arch=arch, training=dict(cfg, epochs=1), seed=seed, train_xy=warm["train"],
                        validation_xy=warm["validation"], checkpoint_dir="/tmp/bench-warmup",
-                       execution=execution, num_classes=datasets.MNIST.num_classes,
-                       verbose=0)  # fmt: skip
+                       execution=execution, numerics=numerics,
+                       num_classes=datasets.MNIST.num_classes, verbose=0)  # fmt: skip
         start, cpu = time.perf_counter(), cpu_seconds()
         result = training.train(arch=arch, training=cfg, seed=seed, train_xy=parts["train"],
                                 validation_xy=parts["validation"], execution=execution,
-                                num_classes=datasets.MNIST.num_classes,
+                                numerics=numerics, num_classes=datasets.MNIST.num_classes,
                                 checkpoint_dir=f"/tmp/bench-{os.getpid()}", verbose=0)  # fmt: skip
         seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         val_accuracy = result["history"][-1]["val_accuracy"]
@@ -204,7 +190,7 @@ def main() -> None:
         print(json.dumps(run_one(args.mode, args.variant, args.epochs, args.threads, args.seed)))
         return
     print(f"{args.variant}, {args.epochs} epoch(s) of batch 32, {args.threads} threads, "
-          f"{args.rounds} rounds, {training.cpu_model()}")  # fmt: skip
+          f"{args.rounds} rounds, {devices.cpu_model()}")  # fmt: skip
     paths = args.paths.split(",")
     if not set(paths) <= set(PATHS) or "plain" not in paths:
         parser.error(f"--paths {args.paths}: give plain and any of {', '.join(PATHS[1:])}")

@@ -20,7 +20,7 @@ import pooch
 import pytest
 import yaml
 
-from ablation import datasets
+from ablation import dataset_checks, datasets, sources
 from ablation.datasets import DataError
 from conftest import REPO, check, snakemake
 
@@ -37,16 +37,16 @@ def idx(array: np.ndarray) -> bytes:
 
 def test_idx_reader_round_trips():
     images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
-    assert np.array_equal(datasets.read_idx(idx(images), "x"), images)
+    assert np.array_equal(sources.read_idx(idx(images), "x"), images)
 
 
 def test_idx_reader_names_a_truncated_file():
     with pytest.raises(DataError, match=r"images\.idx: IDX header says \[2, 3, 4\], size disagrees"):
-        datasets.read_idx(idx(np.zeros((2, 3, 4)))[:-1], "images.idx")
+        sources.read_idx(idx(np.zeros((2, 3, 4)))[:-1], "images.idx")
 
 
 def test_fallback_folder_with_a_wrong_file_is_refused(tmp_path):
-    for key, name in datasets.IDX_FILES.items():
+    for key, name in sources.IDX_FILES.items():
         (tmp_path / name).write_bytes(gzip.compress(idx(np.zeros((3, 28, 28) if key[0] == "x" else (3,)))))
     folder = dataclasses.replace(DEBIAN, location=str(tmp_path))
     with pytest.raises(DataError, match=r"train-images-idx3-ubyte\.gz \(decompressed\): SHA-256 mismatch"):
@@ -62,7 +62,7 @@ def need_debian_copy():
 def test_idx_files_over_http_are_fetched_and_verified(http_folder):
     need_debian_copy()
     folder, url = http_folder
-    for name in datasets.IDX_FILES.values():
+    for name in sources.IDX_FILES.values():
         shutil.copy(Path(DEBIAN.location) / name, folder / name)
     log = logging.handlers.BufferingHandler(capacity=100)
     pooch.get_logger().addHandler(log)
@@ -70,7 +70,7 @@ def test_idx_files_over_http_are_fetched_and_verified(http_folder):
         arrays = dataclasses.replace(datasets.FASHION_MNIST.sources[0], location=url).fetch()
     finally:
         pooch.get_logger().removeHandler(log)
-    datasets.verify_arrays(arrays, datasets.FASHION_MNIST, url)
+    dataset_checks.verify_arrays(arrays, datasets.FASHION_MNIST, url)
     # The download log names each file, without pooch's advice to pin a hash that
     # is checked after decompression anyway.
     lines = [record.getMessage() for record in log.buffer]
@@ -95,7 +95,7 @@ def test_fashion_mnist_study_runs_beside_the_mnist_one(study_copy):
     )
 
     study = study_copy / "studies" / "fashion_mnist"
-    arrays = datasets.load_dataset(study_copy / "resources" / "fashion_mnist.npz", datasets.FASHION_MNIST)
+    arrays = dataset_checks.load_dataset(study_copy / "resources" / "fashion_mnist.npz", datasets.FASHION_MNIST)
     assert arrays["x_train"].shape == (60000, 28, 28)
     report = (study / "report.md").read_text()
     assert report.startswith("# CNN ablation on Fashion-MNIST")

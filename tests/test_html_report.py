@@ -54,9 +54,9 @@ def test_html_report_opens_on_the_results_and_holds_every_figure(report_page, ch
     for variant in ("baseline", "with_bn"):
         assert f"results/{variant}/curves.png" in html
         assert f"results/{variant}/seed1/test_metrics.json" in html
-    # 2 variants x (curves, confusion), the curves by variant, differences, accuracy,
-    # and the headline figure again on the front page
-    assert html.count("data:image/png;") == 8
+    # 2 variants x (curves, seeds, confusion), the curves by variant, differences,
+    # accuracy, and the headline figure again on the front page
+    assert html.count("data:image/png;") == 10
 
     dom = browse(chromium, tmp_path, "--dump-dom", page.as_uri()).stdout
     rendered = re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)
@@ -133,7 +133,7 @@ def test_clicking_into_the_report_page_shows_report_md_with_its_figures(
     page = base64.b64decode(frame.split("base64,", 1)[1]).decode()
     assert "<h2>Results on MNIST</h2>" in page and "<table>" in page
     figures = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', page)
-    assert "Test accuracy per variant" in figures and len(figures) == 7
+    assert "Test accuracy per variant" in figures and len(figures) == 9
 
     shot = tmp_path / "clicked.png"
     browse(chromium, tmp_path, "--window-size=1280,900", f"--screenshot={shot}", clicked.as_uri())

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ablation import devices, reporting
-from ablation.training import cpu_model
+from ablation.devices import cpu_model
 from conftest import REPO, check, snakemake
 
 RECORD = REPO / "benchmarks" / "cpu_numerics.csv"

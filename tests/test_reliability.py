@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ablation import atomic
+from ablation import atomic, npz
 from conftest import REPO, SNAKEMAKE, check, project_copy, snakemake, tiny_config
 
 SOURCES = sorted(
@@ -130,7 +130,7 @@ def test_nothing_is_unpickled_but_through_the_whitelist():
     assert not [p for p, t in text.items() if "pickle.load(" in t or "pickle.loads(" in t]
     assert not [p for p, t in text.items() if "yaml.load(" in t or "unsafe_load" in t]
     (unpicklers,) = [p for p, t in text.items() if "pickle.Unpickler" in t]
-    assert unpicklers.name == "datasets.py"
+    assert unpicklers.name == "unpickler.py"
 
 
 @pytest.mark.workflow
@@ -140,12 +140,10 @@ def produced(project):
 
 def swap_dataset(project, change):
     """Rewrite resources/mnist.npz as this workflow writes it, with ``change`` applied."""
-    from ablation import datasets
-
     path = project / "resources" / "mnist.npz"
-    arrays = {k: v.copy() for k, v in datasets.read_npz(path, "test").items()}
+    arrays = {k: v.copy() for k, v in npz.read_npz(path, "test").items()}
     change(arrays)
-    datasets.write_npz(path, **arrays)
+    npz.write_npz(path, **arrays)
 
 
 @pytest.mark.workflow

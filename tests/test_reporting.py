@@ -4,7 +4,7 @@ import jinja2
 import pandas as pd
 import pytest
 
-from ablation import reporting
+from ablation import metrics_table, reporting
 
 
 def pairs(a_values, b_values):
@@ -29,7 +29,7 @@ def test_summary_keeps_config_order_and_counts_seeds():
     for col in ("val_accuracy", "val_loss", "train_accuracy", "train_loss", "mean_epoch_seconds"):
         m[col] = 0.5
     m["total_params"], m["non_trainable_params"] = 10, 0
-    s = reporting.summarize(m, order=["b", "a"])
+    s = metrics_table.summarize(m, order=["b", "a"])
     assert list(s.index) == ["b", "a"]
     assert s.loc["a", "n_seeds"] == 2
     assert s.loc["a", "test_accuracy_mean"] == pytest.approx(0.985)

@@ -96,11 +96,11 @@ def test_tiny_study_runs_as_slurm_jobs_two_trainings_at_once_each_with_a_gpu(
     # Every job that ran went through sbatch. (The dataset is already here; the
     # download, when it runs, is a local rule: compute nodes often lack internet.)
     assert {rule: len(ids) for rule, ids in by_rule.items()} == {
-        "split": 1, "train": 2, "evaluate": 2, "plot_variant": 2,
-        "plot_comparison": 1, "metrics": 1, "verdicts": 1, "plot_differences": 1,
-        "plot_results": 1, "report": 1,
+        "split": 1, "train": 2, "evaluate": 2, "plot_variant_curves": 2,
+        "plot_variant_seeds": 2, "plot_variant_confusion": 2, "plot_curves": 1, "metrics": 1,
+        "verdicts": 1, "plot_differences": 1, "plot_test_accuracy": 1, "report": 1,
     }  # fmt: skip
-    assert "13 of 13 steps (100%) done" in result.stdout + result.stderr
+    assert "17 of 17 steps (100%) done" in result.stdout + result.stderr
     for rule, ids in by_rule.items():
         for job_id in ids:
             job = cluster.job(job_id)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from ablation import datasets, devices, models, pipeline, training
+from ablation import config, dataset_checks, datasets, devices, models, pipeline, splits, training
+from conftest import REPO
 
 ARCH = {
     "conv_filters": [8, 16],
@@ -16,6 +17,10 @@ ARCH = {
     "loss_on": "logits",
 }
 MNIST_SHAPE = (datasets.MNIST.image_shape, datasets.MNIST.num_classes)
+# The default study's settings, but 2 threads.
+DEFAULT_STUDY = config.read_config(REPO / "config.yaml")
+NUMERICS = {**DEFAULT_STUDY["numerics"], "threads": 2}
+EXECUTION = DEFAULT_STUDY["execution"]
 TRAINING = {
     "epochs": 3,
     "batch_size": 32,
@@ -27,13 +32,13 @@ TRAINING = {
 
 @pytest.fixture(scope="module")
 def small_split(mnist_npz):
-    parts = datasets.split(datasets.load_dataset(mnist_npz, datasets.MNIST), 0.1, train_limit=500)
+    parts = splits.split(dataset_checks.load_dataset(mnist_npz, datasets.MNIST), 0.1, train_limit=500)
     return parts["train"], parts["validation"]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def tensorflow_threads():
-    devices.configure_tensorflow({**training.NUMERICS, "threads": 2})
+    devices.configure_tensorflow(NUMERICS)
 
 
 def run(small_split, tmp_path, seed=1, settings=TRAINING, arch=ARCH, **kwargs):
@@ -41,7 +46,7 @@ def run(small_split, tmp_path, seed=1, settings=TRAINING, arch=ARCH, **kwargs):
     return training.train(
         arch=arch, training=settings, seed=seed, train_xy=small_split[0],
         validation_xy=small_split[1], checkpoint_dir=tmp_path / "ckpt", verbose=0,
-        num_classes=datasets.MNIST.num_classes, **kwargs,
+        num_classes=datasets.MNIST.num_classes, **{"numerics": NUMERICS, "execution": EXECUTION, **kwargs},
     )  # fmt: skip
 
 
@@ -54,8 +59,8 @@ def test_same_seed_gives_bit_identical_weights(small_split, tmp_path):
 
 def test_steps_per_execution_changes_speed_not_what_is_learnt(small_split, tmp_path):
     # 15 steps an epoch: groups of 4 would cross epoch boundaries, so 3 are used.
-    one = run(small_split, tmp_path / "a")
-    grouped = run(small_split, tmp_path / "b", execution={"steps_per_execution": 4})
+    one = run(small_split, tmp_path / "a", execution={**EXECUTION, "steps_per_execution": 1})
+    grouped = run(small_split, tmp_path / "b", execution={**EXECUTION, "steps_per_execution": 4})
     assert one["facts"]["steps_per_epoch"] == 15 and grouped["facts"]["steps_per_execution"] == 3
     assert one["facts"]["weights_sha256"] == grouped["facts"]["weights_sha256"]
     assert [h["val_loss"] for h in one["history"]] == [h["val_loss"] for h in grouped["history"]]
@@ -64,7 +69,7 @@ def test_steps_per_execution_changes_speed_not_what_is_learnt(small_split, tmp_p
 def test_evaluation_batch_size_changes_memory_not_what_is_learnt(small_split, tmp_path):
     # 50 validation images: batches of 7 leave a short last batch.
     default = run(small_split, tmp_path / "a")
-    small = run(small_split, tmp_path / "b", execution={"eval_batch_size": 7})
+    small = run(small_split, tmp_path / "b", execution={**EXECUTION, "eval_batch_size": 7})
     assert default["facts"]["weights_sha256"] == small["facts"]["weights_sha256"]
     for a, b in zip(default["history"], small["history"], strict=True):
         assert a["val_accuracy"] == b["val_accuracy"]
@@ -114,7 +119,7 @@ def test_checkpoint_of_another_job_is_not_resumed(small_split, tmp_path):
     result = training.train(
         arch=ARCH, training=other, seed=1, train_xy=small_split[0],
         validation_xy=small_split[1], checkpoint_dir=tmp_path / "ckpt", verbose=0,
-        num_classes=datasets.MNIST.num_classes,
+        num_classes=datasets.MNIST.num_classes, numerics=NUMERICS, execution=EXECUTION,
     )  # fmt: skip
     assert result["facts"]["resumed_after_epoch"] == 0
 
@@ -190,7 +195,7 @@ def test_a_sigmoid_output_learns_another_model_only_with_the_probability_loss(
 
 def test_a_checkpoint_made_under_other_execution_settings_is_resumed(small_split, tmp_path):
     run(small_split, tmp_path)  # leaves a checkpoint of epoch 3 behind
-    again = run(small_split, tmp_path, execution={"eval_batch_size": 7})
+    again = run(small_split, tmp_path, execution={**EXECUTION, "eval_batch_size": 7})
     assert again["facts"]["resumed_after_epoch"] == 3
 
 

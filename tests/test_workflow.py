@@ -162,7 +162,7 @@ def test_report_links_to_figures_that_exist(tiny_study):
     assert sorted(links) == sorted(
         ["results/comparison/curves.png", "results/comparison/differences.png"]
         + ["results/comparison/test_accuracy.png"]
-        + [f"results/{v}/{f}.png" for v in ("baseline", "with_bn") for f in ("curves", "confusion")]
+        + [f"results/{v}/{f}.png" for v in ("baseline", "with_bn") for f in ("curves", "seeds", "confusion")]
     )
     for link in links:
         assert (tiny_study / link).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -269,6 +269,10 @@ BAD_CONFIGS = {
     "unsafe variant name": (
         lambda c: c["variants"].update({"../x": c["variants"]["baseline"]}),
         "config: variants: '../x' is not a valid name",
+    ),
+    "variant named as a results folder": (
+        lambda c: c["variants"].update({"comparison": c["variants"]["baseline"]}),
+        "config: variants.comparison: results/comparison/ holds the study's comparison files",
     ),
     "pooled to nothing": (
         lambda c: c["variants"]["with_bn"].update(conv_filters=[8, 8, 8, 8, 8]),
@@ -511,7 +515,7 @@ def test_the_default_studys_report_asked_of_a_named_study_gives_the_command_for_
     output = result.stdout + result.stderr
     command = "snakemake --cores 4 studies/qa/report.md --config study=qa seeds=1"
     assert result.returncode != 0
-    assert f"report.md is the default study's; this study (qa) writes studies/qa/" in output
+    assert "report.md is the default study's; this study (qa) writes studies/qa/" in output
     assert command in output, output
     assert built_files(study_copy) == before
     # The command printed runs as printed (here as a dry run).

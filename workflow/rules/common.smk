@@ -1,18 +1,17 @@
 # Helpers shared by the rules: paths, and the library files each rule's script
 # imports.
 
-import hashlib
 import json
 import os
 import re
-import shlex
 import sys
 from pathlib import Path
 
-import yaml
-
-from ablation import datasets, metrics, models, sequential
+from ablation import dataset_checks, datasets, metrics, models, sequential
+from ablation.errors import DataError
 from ablation.code import code_identity
+from ablation.figures import FIGURES
+from ablation.figures import render as render_figure_text
 
 # Files of the workflow itself, found from the Snakefile, as paths relative to the
 # working directory: Snakemake records input paths, and relative ones stay the
@@ -20,32 +19,19 @@ from ablation.code import code_identity
 WORKFLOW_DIR = Path(os.path.relpath(Path(workflow.basedir) / "workflow"))
 SCRIPTS = WORKFLOW_DIR / "scripts"
 
-VARIANTS = list(config["variants"])
-COMPARISONS = config["comparisons"]
+# Short names for the study's parts (STUDY, ablation/study.py, built in the Snakefile).
+VARIANTS = list(STUDY.variants)
+COMPARISONS = STUDY.comparisons
 # `seeds: auto`: seeds added in looks until each comparison is decided (the
 # pre-registered design of config `sequential:`, ablation/sequential.py).
-SEQUENTIAL = config["seeds"] == "auto"
-DESIGN = (
-    sequential.Design.from_config(config["sequential"], config["statistics"]["alpha"])
-    if SEQUENTIAL
-    else None
-)
-# An integer N is seeds 1..N (`--config seeds=5` adds seeds 4 and 5 to the default
-# three, which are kept); otherwise a list. Sequential: every seed a look may ask for.
-if SEQUENTIAL:
-    SEEDS = list(range(1, DESIGN.cap + 1))
-elif isinstance(config["seeds"], int):
-    SEEDS = list(range(1, config["seeds"] + 1))
-else:
-    SEEDS = list(config["seeds"])
-DATASET = config["data"]["name"]
-DATASET_SPEC = datasets.dataset_spec(DATASET)
-# Where the study's files go: results/ and report.md, or for a study with a name
-# (`study:` in the config), studies/{name}/results/ and studies/{name}/report.md,
-# so that studies sit side by side. The datasets in resources/ are shared.
-STUDY_DIR = f"studies/{config['study']}/" if config["study"] else ""
-RESULTS = f"{STUDY_DIR}results"
-REPORT = f"{STUDY_DIR}report.md"
+SEQUENTIAL = STUDY.sequential
+DESIGN = STUDY.design
+SEEDS = STUDY.seeds
+DATASET = STUDY.dataset.name
+DATASET_SPEC = STUDY.dataset
+STUDY_DIR = STUDY.folder
+RESULTS = STUDY.results
+REPORT = STUDY.report
 RUN = f"{RESULTS}/{{variant}}/seed{{seed}}"
 # TensorFlow threads of a training or evaluation job: the study's, never --cores'
 # share or a cluster job's CPUs (another count trains other weights). On CPUs, 1
@@ -60,38 +46,16 @@ FRONT_PAGE = f"{RESULTS}/front_page.rst"
 
 
 def study_command(**config_values):
-    """The command that builds this study, as a user types it in the project folder:
-    its target first, then the --config values given for it (with
-    ``config_values`` over them) and its --configfile files (both options take
-    every word after them). Not `execution:` values: they change how it runs, not
-    what it is (nor, so, the report that prints this)."""
-    given = {k: v for k, v in workflow.config_settings.config.items() if k != "execution"}
-    values = {**given, **config_values}
-    files = [os.path.relpath(f) for f in workflow.config_settings.configfiles]
-    words = [shlex.quote(f"{k}={config_word(v)}") for k, v in values.items()]
-    return " ".join(
-        [
-            "snakemake --cores 4",
-            REPORT,
-            *(["--config", *words] if words else []),
-            *(["--configfile", *files] if files else []),
-        ]
+    """The command that builds this study (Study.command), with ``config_values``
+    over the --config values it was given."""
+    return STUDY.command(
+        workflow.config_settings.config, workflow.config_settings.configfiles, **config_values
     )
-
-
-def config_word(value):
-    """A --config value as typed: scalars as they are, mappings and lists in YAML's
-    flow style (`training={epochs: 2}`)."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (dict, list)):
-        return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
-    return str(value)
 
 
 def refuse_default_study_path(path):
     raise WorkflowError(
-        f"{path} is the default study's; this study ({config['study']}) writes "
+        f"{path} is the default study's; this study ({STUDY.name}) writes "
         f"{STUDY_DIR}, its report {REPORT}: {study_command()}"
     )
 
@@ -120,18 +84,28 @@ def code(script):
     return str(out)
 
 
+def figure_folder(figure, variant="{variant}"):
+    """Where a figure of ablation/figures.py goes under results/: its variant's
+    folder, or comparison/ for one of the whole study."""
+    return variant if figure.per_variant else "comparison"
+
+
+def figure_path(figure, variant="{variant}"):
+    return f"{RESULTS}/{figure_folder(figure, variant)}/{figure.name}.png"
+
+
+def figure_files():
+    """(key, variant, path) of every figure: the study's, and each variant's."""
+    return [
+        (key, variant, figure_path(figure, variant))
+        for key, figure in FIGURES.items()
+        for variant in (VARIANTS if figure.per_variant else [None])
+    ]
+
+
 def arch(variant):
     """The full architecture of a variant, defaults filled in by the schema."""
-    return {k: config["variants"][variant][k] for k in models.ARCHITECTURE_KEYS}
-
-
-def config_sha256():
-    """A fingerprint of the study as validated (defaults filled in): of the data, its
-    name (the registry holds its hashes), not where it was fetched from; no execution
-    settings."""
-    study = {k: v for k, v in config.items() if k not in ("execution", "study")}
-    study["data"] = DATASET
-    return hashlib.sha256(json.dumps(study, sort_keys=True).encode()).hexdigest()
+    return STUDY.variants[variant]
 
 
 def runs(variants=None, seeds=None):
@@ -250,6 +224,10 @@ def finished(rule, variants=None):
     return [rule.log.status.format(**r) for r in runs(variants)]
 
 
+def figures_reading(table):
+    return [path for key, _, path in figure_files() if table in FIGURES[key].reads]
+
+
 def record_unfinished_jobs():
     """Close the one gap of job_log: a job killed in the instant between Snakemake
     deleting its outputs and logs and the job writing "running" leaves no status.
@@ -259,12 +237,12 @@ def record_unfinished_jobs():
         (rules.split, {}, [f"{RUN.format(**r)}/model.keras" for r in runs_so_far()]),
         *[(rules.train, r, [f"{RUN.format(**r)}/test_metrics.json"]) for r in runs_so_far()],
         *[(rules.evaluate, r, [rules.metrics.output[0]]) for r in runs_so_far()],
-        (rules.metrics, {}, [rules.verdicts.output[0], REPORT]),
-        (rules.verdicts, {}, [rules.plot_differences.output[0], REPORT]),
-        (rules.plot_differences, {}, [REPORT]),
-        (rules.plot_results, {}, [REPORT]),
-        *[(rules.plot_variant, {"variant": v}, [REPORT]) for v in VARIANTS],
-        (rules.plot_comparison, {}, [REPORT]),
+        (rules.metrics, {}, [rules.verdicts.output[0], *figures_reading("metrics"), REPORT]),
+        (rules.verdicts, {}, [*figures_reading("verdicts"), REPORT]),
+        *[
+            (getattr(rules, f"plot_{key}"), {"variant": v} if v else {}, [REPORT])
+            for key, v, _ in figure_files()
+        ],
     ]
     for rule, wildcards, made_from in checks:
         status = rule.log.status.format(**wildcards)

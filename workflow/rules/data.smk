@@ -9,8 +9,8 @@ DATASET_ALSO_KNOWN = [h for h in [config["data"]["local_sha256"]] if h]
 # verified here, before any job, and again by the split that reads it.
 if os.path.exists(DATASET_FILE):
     try:
-        datasets.verify_file(DATASET_FILE, DATASET_SPEC, DATASET_ALSO_KNOWN)
-    except datasets.DataError as exc:
+        dataset_checks.verify_file(DATASET_FILE, DATASET_SPEC, DATASET_ALSO_KNOWN)
+    except DataError as exc:
         raise WorkflowError(f"error: {exc}") from None
 else:
 
@@ -22,7 +22,7 @@ else:
     rule download:
         output:
             DATASET_FILE,
-            str(datasets.recorded_hash_path(DATASET_FILE)),
+            str(dataset_checks.recorded_hash_path(DATASET_FILE)),
         log:
             **job_log("download"),
         conda:
@@ -48,7 +48,7 @@ rule split:
     conda:
         "../../envs/analysis.yaml"
     params:
-        dataset=DATASET,
+        dataset=DATASET_SPEC.checks(),
         also_known=DATASET_ALSO_KNOWN,
         split=config["split"],
     message:

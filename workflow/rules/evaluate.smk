@@ -77,8 +77,9 @@ rule verdicts:
         statistics=config["statistics"],
         study={
             "dataset": DATASET,
-            "epochs": config["training"]["epochs"],
-            "batch_size": config["training"]["batch_size"],
+            "epochs": STUDY.epochs,
+            "batch_size": STUDY.training["batch_size"],
+            **{f"{part}_images": n for part, n in STUDY.images.items()},
         },
     message:
         "Judging every comparison and the original's claims from the seeds"

@@ -1,107 +1,88 @@
-rule plot_variant:
-    input:
-        histories=lambda wc: run_files("history.csv", [wc.variant]),
-        tests=lambda wc: run_files("test_metrics.json", [wc.variant]),
-        finished=lambda wc: finished(rules.train, [wc.variant])
-        + finished(rules.evaluate, [wc.variant]),
-        code=code("plot_variant.py"),
-    output:
-        curves=report(
-            f"{RESULTS}/{{variant}}/curves.png",
-            caption="../report/curves.rst",
-            category="Training curves",
-            subcategory="{variant}",
-            labels={"variant": "{variant}", "figure": "loss and accuracy"},
-        ),
-        confusion=report(
-            f"{RESULTS}/{{variant}}/confusion.png",
-            caption="../report/confusion.rst",
-            category="Test set",
-            subcategory="{variant}",
-            labels={"variant": "{variant}", "figure": "confusion matrix"},
-        ),
-    log:
-        **job_log("plot/{variant}"),
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        class_names=list(DATASET_SPEC.class_names),
-    message:
-        "Plotting the training curves and confusion matrix of {wildcards.variant}"
-    script:
-        "../scripts/plot_variant.py"
+# Every figure of ablation/figures.py is a rule, plot_<key>: its inputs are the
+# files it reads, its output a report() entry with the registry's caption.
+
+# The study settings a figure may name (Figure.settings): changing one redraws the
+# figures that name it.
+FIGURE_SETTINGS = {
+    "variants": VARIANTS,
+    "metrics": VERDICT_METRICS,
+    "class_names": list(DATASET_SPEC.class_names),
+    "accuracy_as": config["plots"]["accuracy_as"],
+}
 
 
-rule plot_comparison:
-    input:
-        looks=looks,
-        histories=lambda wc: run_files("history.csv"),
-        finished=lambda wc: finished(rules.train),
-        code=code("plot_comparison.py"),
-    output:
-        report(
-            f"{RESULTS}/comparison/curves.png",
-            caption="../report/comparison.rst",
-            category="Comparison",
-            labels={"figure": "curves by variant"},
-        ),
-    log:
-        **job_log("plot/comparison"),
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        runs=lambda wc: runs(),
+def figure_inputs(figure, wildcards):
+    """The files a figure reads, and the status files of the jobs that wrote them."""
+    variants = [wildcards.variant] if figure.per_variant else None
+    inputs = {"finished": []}
+    if "histories" in figure.reads or "tests" in figure.reads:
+        inputs["looks"] = looks()
+    if "histories" in figure.reads:
+        inputs["histories"] = run_files("history.csv", variants)
+        inputs["finished"] += finished(rules.train, variants)
+    if "tests" in figure.reads:
+        inputs["tests"] = run_files("test_metrics.json", variants)
+        inputs["finished"] += finished(rules.evaluate, variants)
+    for table in ("metrics", "verdicts"):
+        if table in figure.reads:
+            inputs[table] = getattr(rules, table).output[0]
+            inputs["finished"].append(getattr(rules, table).log.status)
+    return inputs
+
+
+def figure_runs(figure, wildcards):
+    """The runs whose histories or tests the figure reads, in their inputs' order."""
+    if not {"histories", "tests"} & set(figure.reads):
+        return []
+    return runs([wildcards.variant] if figure.per_variant else None)
+
+
+def figure_text(text, variant=None):
+    """A figure's alt text or caption as known before any result (figures.render):
+    the seeds of a sequential study, and whether the original's numbers are shown,
+    are not."""
+    alpha = config["statistics"]["alpha"]
+    return render_figure_text(
+        text,
+        variant=variant,
+        level=f"{100 * (1 - alpha):g}%",
+        eq_level=f"{100 * (1 - 2 * alpha):g}%",
+        seeds=None if SEQUENTIAL else len(SEEDS),
+        original=None,
         accuracy_as=config["plots"]["accuracy_as"],
-    message:
-        "Plotting the curves of every variant"
-    script:
-        "../scripts/plot_comparison.py"
+    )
 
 
-rule plot_differences:
-    input:
-        verdicts=rules.verdicts.output[0],
-        finished=rules.verdicts.log.status,
-        code=code("plot_differences.py"),
-    output:
-        report(
-            f"{RESULTS}/comparison/differences.png",
-            caption="../report/differences.rst",
-            category="Comparison",
-            labels={"figure": "paired differences"},
-        ),
-    log:
-        **job_log("plot/differences"),
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        metrics=VERDICT_METRICS,
-    message:
-        "Plotting the paired differences behind the verdicts"
-    script:
-        "../scripts/plot_differences.py"
+for _key, _figure in FIGURES.items():
 
-
-rule plot_results:
-    input:
-        metrics=rules.metrics.output[0],
-        verdicts=rules.verdicts.output[0],
-        finished=[rules.metrics.log.status, rules.verdicts.log.status],
-        code=code("plot_results.py"),
-    output:
-        report(
-            f"{RESULTS}/comparison/test_accuracy.png",
-            caption="../report/test_accuracy.rst",
-            category="Results",
-            labels={"figure": "test accuracy"},
-        ),
-    log:
-        **job_log("plot/test_accuracy"),
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        variants=VARIANTS,
-    message:
-        "Plotting test accuracy per variant"
-    script:
-        "../scripts/plot_results.py"
+    rule:
+        name:
+            f"plot_{_key}"
+        input:
+            unpack(lambda wc, figure=_figure: figure_inputs(figure, wc)),
+            code=code("plot.py"),
+        output:
+            report(
+                figure_path(_figure),
+                caption="../report/figure.rst",
+                category=_figure.category,
+                subcategory="{variant}" if _figure.per_variant else None,
+                labels={
+                    **({"variant": "{variant}"} if _figure.per_variant else {}),
+                    "figure": _figure.name.replace("_", " "),
+                },
+            ),
+        log:
+            **job_log(f"plot/{figure_folder(_figure)}/{_figure.name}"),
+        conda:
+            "../../envs/analysis.yaml"
+        params:
+            figure=_key,
+            runs=lambda wc, figure=_figure: figure_runs(figure, wc),
+            settings={name: FIGURE_SETTINGS[name] for name in _figure.settings},
+            # For snakemake --report's caption (workflow/report/figure.rst).
+            caption=lambda wc, figure=_figure: figure_text(figure.caption, wc.get("variant")),
+        message:
+            "Plotting " + figure_text(_figure.alt, "{wildcards.variant}")
+        script:
+            "../scripts/plot.py"

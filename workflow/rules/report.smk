@@ -2,8 +2,6 @@ rule report:
     input:
         metrics=rules.metrics.output[0],
         verdicts=rules.verdicts.output[0],
-        differences=rules.plot_differences.output[0],
-        test_accuracy=rules.plot_results.output[0],
         looks=looks,
         design=[DESIGN_FILE] if SEQUENTIAL else [],
         histories=lambda wc: run_files("history.csv"),
@@ -11,17 +9,15 @@ rule report:
         layers=lambda wc: run_files("layers.json"),
         benchmarks=lambda wc: [TRAIN_BENCHMARK.format(**r) for r in runs()],
         dataset=DATASET_FILE,
-        curves=expand(rules.plot_variant.output.curves, variant=VARIANTS),
-        confusion=expand(rules.plot_variant.output.confusion, variant=VARIANTS),
-        comparison=rules.plot_comparison.output[0],
+        figures=[path for _, _, path in figure_files()],
         finished=lambda wc: [
             *finished(rules.train),
             rules.metrics.log.status,
             rules.verdicts.log.status,
-            rules.plot_differences.log.status,
-            rules.plot_results.log.status,
-            *expand(rules.plot_variant.log.status, variant=VARIANTS),
-            rules.plot_comparison.log.status,
+            *[
+                getattr(rules, f"plot_{key}").log.status.format(variant=v)
+                for key, v, _ in figure_files()
+            ],
         ],
         template=WORKFLOW_DIR / "templates" / "report.md.j2",
         front_page=WORKFLOW_DIR / "templates" / "front_page.rst.j2",
@@ -49,8 +45,10 @@ rule report:
     params:
         runs=lambda wc: runs(),
         variants={name: arch(name) for name in VARIANTS},
+        # Each of input.figures, in order: its key and variant.
+        figures=[{"key": key, "variant": v} for key, v, _ in figure_files()],
         margins=config["statistics"]["margins"],
-        config_sha256=config_sha256(),
+        config_sha256=STUDY.config_sha256,
         project_dir=os.path.relpath(workflow.basedir),
         settings={
             "dataset": DATASET,
@@ -60,8 +58,9 @@ rule report:
             # Advice the report prints, for this study (its target and study files).
             "sequential_command": study_command(seeds="auto"),
             "validation_fraction": config["split"]["validation_fraction"],
+            **{f"{part}_images": n for part, n in STUDY.images.items()},
             "accuracy_as": config["plots"]["accuracy_as"],
-            **config["training"],
+            **STUDY.training,
         },
     message:
         "Rendering report.md"

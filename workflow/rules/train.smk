@@ -32,10 +32,12 @@ rule train:
     params:
         arch=lambda wc: arch(wc.variant),
         num_classes=DATASET_SPEC.num_classes,
-        training=config["training"],
+        training=STUDY.training,
         numerics=config["numerics"],
         # Per-epoch checkpoints for resuming a killed job; not an output.
         checkpoint_dir=lambda wc: f"{RESULTS}/checkpoints/{wc.variant}/seed{wc.seed}",
+        # Used when config `execution: tensorboard` is on (it changes no result).
+        tensorboard_dir=lambda wc: f"{RESULTS}/tensorboard/{wc.variant}/seed{wc.seed}",
     message:
         "Training {wildcards.variant} with seed {wildcards.seed}"
     script:

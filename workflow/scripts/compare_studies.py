@@ -12,17 +12,18 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablation import atomic, reporting  # noqa: E402
+from ablation import atomic, metrics_table  # noqa: E402
+from ablation.study import study_folder  # noqa: E402
 
 
 def main() -> None:
-    found = {"(default)": Path("results/metrics.csv")} | {
-        path.parents[1].name: path for path in sorted(Path("studies").glob("*/results/metrics.csv"))
+    found = {"(default)": Path(f"{study_folder(None)}results/metrics.csv")} | {
+        path.parents[1].name: path for path in sorted(Path().glob(f"{study_folder('*')}results/metrics.csv"))
     }
-    tables = {study: reporting.read_metrics(p) for study, p in found.items() if p.exists()}
+    tables = {study: metrics_table.read_metrics(p) for study, p in found.items() if p.exists()}
     if not tables:
         sys.exit("no finished study here: no results/metrics.csv, no studies/*/results/metrics.csv")
-    table = reporting.compare_studies(tables).to_markdown(index=False)
+    table = metrics_table.compare_studies(tables).to_markdown(index=False)
     atomic.write_text("studies.md", f"# Studies side by side\n\n{table}\n")
     print(table)
 

@@ -2,16 +2,16 @@
 
 import logging
 
-from ablation import datasets
+from ablation import datasets, sources
 from ablation.joblog import run_logged
 
 
 def main(smk):
     # Sources from the config, not params: where the data comes from is not what it is.
     data = smk.config["data"]
-    origin = datasets.download(
+    origin = sources.download(
         smk.output[0],
-        datasets.dataset_spec(data["name"]),
+        datasets.dataset_spec(smk.params.dataset),
         local_path=data["local_path"],
         local_sha256=data["local_sha256"],
         mirror=data["mirror"],

@@ -2,13 +2,13 @@
 
 import logging
 
-from ablation import atomic, datasets, devices, evaluation
+from ablation import atomic, devices, evaluation, splits
 from ablation.joblog import run_logged
 
 
 def main(smk):
     devices.configure_tensorflow(smk.params.numerics)
-    x, y = datasets.read_split(smk.input.test, smk.params.num_classes)
+    x, y = splits.read_split(smk.input.test, smk.params.num_classes)
     # From the config, not params: the batch changes memory, not the scores.
     batch = smk.config["execution"]["eval_batch_size"]
     scores = evaluation.evaluate(smk.input.model, x, y, batch, smk.params.num_classes)

@@ -1,13 +1,13 @@
 """Rule metrics: one row per variant and seed, results/metrics.csv."""
 
-from ablation import reporting
+from ablation import metrics_table
 from ablation.joblog import run_logged
 
 
 def main(smk):
     runs = smk.params.runs
     rows = [
-        reporting.metrics_row(
+        metrics_table.metrics_row(
             smk.params.dataset, run["variant"], run["seed"], history, facts, test, layers
         )
         for run, history, facts, test, layers in zip(
@@ -19,7 +19,7 @@ def main(smk):
             strict=True,
         )
     ]
-    reporting.write_metrics(smk.output[0], rows)
+    metrics_table.write_metrics(smk.output[0], rows)
 
 
 run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821

@@ -5,30 +5,24 @@ import os
 from importlib.metadata import version
 from pathlib import Path
 
-from ablation import atomic, reporting
-from ablation.joblog import run_logged
+from ablation import atomic, metrics_table, reporting
+from ablation.joblog import input_paths, run_logged
 
 
 def main(smk):
     inp = smk.input
     runs = reporting.read_runs(smk.params.runs, inp.histories, inp.facts, inp.layers, inp.benchmarks)
-    variants = {
-        name: {"arch": arch, "curves": curves, "confusion": confusion}
-        for (name, arch), curves, confusion in zip(
-            smk.params.variants.items(), inp.curves, inp.confusion, strict=True
-        )
-    }
+    figures = [
+        dict(figure, path=path)
+        for figure, path in zip(smk.params.figures, input_paths(inp.figures), strict=True)
+    ]
     context = reporting.build_context(
         report_path=smk.output.markdown,
-        metrics=reporting.read_metrics(inp.metrics),
+        metrics=metrics_table.read_metrics(inp.metrics),
         judged=json.loads(Path(inp.verdicts).read_text(encoding="utf-8")),
-        variants=variants,
+        variants=smk.params.variants,
         runs=runs,
-        figures={
-            "curves": inp.comparison,
-            "differences": inp.differences,
-            "test_accuracy": inp.test_accuracy,
-        },
+        figures=figures,
         settings=smk.params.settings,
         margins=smk.params.margins,
         provenance=reporting.provenance(
@@ -37,7 +31,7 @@ def main(smk):
             dataset_path=inp.dataset,
             runs=runs,
             snakemake_version=version("snakemake"),
-            design_path=next(iter(reporting.input_paths(inp.design)), None),
+            design_path=next(iter(input_paths(inp.design)), None),
         ),
     )
     markdown = reporting.render(inp.template, context)
@@ -47,7 +41,7 @@ def main(smk):
     page = reporting.html_page(markdown, os.path.dirname(smk.output.markdown) or ".", title)
     atomic.write_text(smk.output.html_page, page)
     # docutils refuses lines over 10,000 characters; it joins a split URI again.
-    uri = reporting.data_uri(inp.test_accuracy)
+    uri = reporting.data_uri(next(f["path"] for f in figures if f["key"] == "test_accuracy"))
     context["headline_uri"] = "\n   ".join(uri[i : i + 76] for i in range(0, len(uri), 76))
     atomic.write_text(smk.output.front_page, reporting.render(inp.front_page, context))
 

@@ -1,9 +1,8 @@
 """Rule train: one variant, one seed."""
 
 import logging
-from pathlib import Path
 
-from ablation import datasets, devices, joblog, training
+from ablation import devices, joblog, splits, training
 from ablation.joblog import run_logged
 
 
@@ -17,8 +16,8 @@ def main(smk):
         arch=smk.params.arch,
         training=smk.params.training,
         seed=seed,
-        train_xy=datasets.read_split(smk.input.train, smk.params.num_classes),
-        validation_xy=datasets.read_split(smk.input.validation, smk.params.num_classes),
+        train_xy=splits.read_split(smk.input.train, smk.params.num_classes),
+        validation_xy=splits.read_split(smk.input.validation, smk.params.num_classes),
         num_classes=smk.params.num_classes,
         checkpoint_dir=smk.params.checkpoint_dir,
         numerics=smk.params.numerics,
@@ -26,12 +25,7 @@ def main(smk):
         execution=smk.config["execution"],
         progress=joblog.say,  # one line per epoch on the console
         label=f"{smk.wildcards.variant} seed {seed}",
-        tensorboard_dir=(
-            # results/tensorboard/{variant}/seed{seed}, beside the study's results
-            Path(smk.output.model).parents[2] / "tensorboard" / smk.wildcards.variant / f"seed{seed}"
-            if smk.config["execution"]["tensorboard"]
-            else None
-        ),
+        tensorboard_dir=smk.params.tensorboard_dir if smk.config["execution"]["tensorboard"] else None,
     )
     training.write_outputs(
         result,

@@ -5,32 +5,27 @@ from pathlib import Path
 
 import yaml
 
-from ablation import atomic, reporting, verdicts
-from ablation.joblog import run_logged
+from ablation import atomic, metrics_table, verdicts
+from ablation.joblog import input_paths, run_logged
 
 
 def main(smk):
     with open(smk.input.reference, encoding="utf-8") as f:
         reference = yaml.safe_load(f)
-    metrics = reporting.read_metrics(smk.input.metrics)
-    first = metrics.iloc[0]
-    study = {
-        **smk.params.study,
-        **{k: int(first[k]) for k in ("train_images", "validation_images", "test_images")},
-    }
+    metrics = metrics_table.read_metrics(smk.input.metrics)
     sequence = None
-    design = reporting.input_paths(smk.input.design)
+    design = input_paths(smk.input.design)
     if design:  # a sequential study: its design and the looks taken
         read = lambda path: json.loads(Path(path).read_text(encoding="utf-8"))  # noqa: E731
         sequence = {
             "design": read(design[0]),
-            "looks": [read(p) for p in reporting.input_paths(smk.input.looks)],
+            "looks": [read(p) for p in input_paths(smk.input.looks)],
         }
     judged = verdicts.judge(
         metrics,
         smk.params.comparisons,
         reference,
-        study,
+        smk.params.study,
         verdicts.Settings.from_config(smk.params.statistics),
         sequence,
     )

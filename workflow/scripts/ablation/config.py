@@ -10,10 +10,27 @@ from typing import Any, Mapping
 from .datasets import dataset_spec
 from .errors import ArchitectureError, DataError
 from .models import feature_map_sizes
+from .splits import image_counts
 
 
 class ConfigError(ValueError):
     """The config is wrong; the message names the key."""
+
+
+# Every default of the config lives here, nowhere else.
+SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+
+
+def read_config(path) -> dict[str, Any]:
+    """A study file alone (config.yaml), checked and validated as the Snakefile does,
+    the schema's defaults filled in: the study as code run outside the workflow
+    (benchmarks, tests) sees it."""
+    from snakemake.utils import validate
+
+    config = check_yaml_file(path)
+    check_schema(config, SCHEMA)
+    validate(config, str(SCHEMA))
+    return config
 
 
 def describe_schema_error(error) -> str:
@@ -202,13 +219,25 @@ def check_schema(config: dict[str, Any], schema_path) -> None:
         raise ConfigError(describe_schema_error(error))
 
 
-def check_config(config: dict[str, Any]) -> None:
-    """Checks beyond the JSON schema, each naming the offending key."""
+# Folders of results/ beside the variants' own (results/{variant}/).
+RESULTS_FOLDERS = (
+    "benchmarks", "checkpoints", "code", "comparison", "data", "logs", "sequential", "tensorboard",
+)  # fmt: skip
+
+
+def check_config(config: Mapping[str, Any]):
+    """Checks beyond the JSON schema, each naming the offending key; returns the
+    dataset's registry entry."""
     try:
         spec = dataset_spec(config["data"]["name"])
     except DataError as exc:
         raise ConfigError(f"config: {exc}") from None
     for name, arch in config["variants"].items():
+        if name in RESULTS_FOLDERS:
+            raise ConfigError(
+                f"config: variants.{name}: results/{name}/ holds the study's {name} files; "
+                "give the variant another name"
+            )
         try:
             feature_map_sizes(arch, spec.image_shape)
         except ArchitectureError as exc:
@@ -230,6 +259,7 @@ def check_config(config: dict[str, Any]) -> None:
     local = config["data"].get("local_path")
     if local and not Path(local).is_file():
         raise ConfigError(f"config: data.local_path: file not found: {local}")
+    return spec
 
 
 def check_sequential(config: dict[str, Any]) -> None:
@@ -258,11 +288,11 @@ def check_split(config: dict[str, Any], spec) -> None:
                 f"config: split.{key}: {split[key]} is more than the {available:,} "
                 f"images {spec.title} has"
             )
-    n = split.get("train_limit") or spec.n_train
-    fraction = split["validation_fraction"]
-    train = int(n * (1.0 - fraction))
-    if not 0 < train < n:
+    counts = image_counts(spec.n_train, spec.n_test, split["validation_fraction"],
+                          split.get("train_limit"), split.get("test_limit"))  # fmt: skip
+    if not counts["train"] or not counts["validation"]:
         raise ConfigError(
-            f"config: split.validation_fraction: {fraction} of {n:,} images leaves "
-            f"{train:,} for training and {n - train:,} for validation; both need at least one"
+            f"config: split.validation_fraction: {split['validation_fraction']} of "
+            f"{counts['train'] + counts['validation']:,} images leaves {counts['train']:,} for "
+            f"training and {counts['validation']:,} for validation; both need at least one"
         )

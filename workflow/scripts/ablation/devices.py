@@ -1,5 +1,5 @@
-"""What a TensorFlow job runs on: its threads, and its GPU when several trainings
-run at once on one machine.
+"""What a TensorFlow job runs on: its threads, its GPU when several trainings run
+at once on one machine, and the facts of it a training records (environment()).
 
 Snakemake counts GPUs as a plain number (``--resources gpu=N``) and does not say
 which card a job may use, so without help every training starts on card 0. Each
@@ -144,3 +144,42 @@ def numerics_used(numerics: dict, cpuinfo: str | None = None) -> dict:
         # Off ("0") runs TensorFlow's own kernels for some ops: other sums again.
         "tf_enable_onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
     }
+
+
+def environment(numerics: dict) -> dict:
+    """What this training ran on: software versions, devices, and the numerics
+    (config `numerics:`, and the instruction set oneDNN ran)."""
+    import platform
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    gpus = [
+        tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+        for gpu in tf.config.list_physical_devices("GPU")
+    ]
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpus_available": len(os.sched_getaffinity(0)),
+        "gpus": gpus,
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "numerics": numerics_used(numerics),
+    }
+
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"

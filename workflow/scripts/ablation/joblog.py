@@ -113,3 +113,9 @@ def run_logged(logs, work: Callable[[], object]) -> None:
         sys.exit(1)
     if status:
         atomic.write_text(status, "done\n")
+
+
+def input_paths(value) -> list[str]:
+    """A named input of a rule as a list: Snakemake hands a one-file list over as
+    the file itself."""
+    return [value] if isinstance(value, str) else list(value)

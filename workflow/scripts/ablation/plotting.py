@@ -16,7 +16,6 @@ from .atomic import atomic_path  # noqa: E402
 from .metrics import CURVES, METRICS, curve_label  # noqa: E402
 
 
-
 def seed_band(histories: Sequence[pd.DataFrame], metric: str) -> pd.DataFrame:
     """Per epoch: mean, min and max of ``metric`` over seeds."""
     stacked = pd.concat(
@@ -56,8 +55,28 @@ def plot_variant(histories: Sequence[pd.DataFrame], variant: str, path) -> None:
     _save(fig, path)
 
 
+def plot_seeds(
+    histories: Sequence[pd.DataFrame], tests: Sequence[Mapping], seeds: Sequence[int], variant, path
+) -> None:
+    """Validation loss and accuracy over epochs, one line per seed, each labelled with
+    that seed's test accuracy: whether the seeds that validate best also test best."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for seed, history, test in zip(seeds, histories, tests, strict=True):
+        label = f"seed {seed}: test {100 * test['test_accuracy']:.2f}%"
+        for ax, metric in zip(axes, ("val_loss", "val_accuracy")):
+            ax.plot(history["epoch"], history[metric], marker="o", markersize=3, label=label)
+    for ax, metric in zip(axes, ("val_loss", "val_accuracy")):
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(curve_label(metric))
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8)
+    fig.suptitle(f"{variant}: validation curves of each seed, with its test accuracy")
+    _save(fig, path)
+
+
 def plot_comparison(
-    histories: Mapping[str, Sequence[pd.DataFrame]], path, accuracy_as: str = "error_rate"
+    histories: Mapping[str, Sequence[pd.DataFrame]], path, accuracy_as: str
 ) -> None:
     """Loss and accuracy, training and validation, every variant on the same axes of
     a 2x2 grid. With ``accuracy_as="error_rate"`` accuracies are drawn as 1 - accuracy
@@ -149,7 +168,9 @@ def plot_differences(verdicts: Mapping, metrics: Sequence[str], path) -> None:
         ax.set_ylim(-0.6, len(comparisons) - 0.4)
         better = "right" if spec.higher_is_better else "left"
         unit = "pp" if spec.percent else ""
-        ax.set_title(f"{spec.final_label} ({unit + ', ' if unit else ''}better to the {better})", fontsize=10)
+        ax.set_title(
+            f"{spec.final_label} ({unit + ', ' if unit else ''}better to the {better})", fontsize=10
+        )
         ax.grid(axis="x", alpha=0.3)
     for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)

@@ -1,4 +1,5 @@
-"""The metrics table, the summary over seeds, and report.md.
+"""report.md: everything it shows, computed from the results (build_context),
+its provenance, and the rendering.
 
 Every verdict of the report is computed in verdicts.py from the results; the
 template only lays them out.
@@ -17,100 +18,12 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from . import atomic, datasets, statistics
+from . import statistics
+from .dataset_checks import file_sha256
+from .figures import FIGURES, PLACES
+from .figures import render as render_figure_text
 from .metrics import COMPARED, CURVES, METRICS
-
-METRICS_COLUMNS = (
-    "dataset", "variant", "seed", "epochs", *METRICS, "train_images", "validation_images",
-    "test_images", "total_params", "non_trainable_params", "flatten_width",
-    "mean_epoch_seconds", "weights_sha256",
-)  # fmt: skip
-
-
-# --- the metrics table ------------------------------------------------------------
-
-
-def metrics_row(
-    dataset: str, variant: str, seed: int, history_csv, facts_json, test_json, layers_json
-) -> dict[str, Any]:
-    history = pd.read_csv(history_csv)
-    last = history.iloc[-1]
-    facts = json.loads(Path(facts_json).read_text())
-    test = json.loads(Path(test_json).read_text())
-    layers = json.loads(Path(layers_json).read_text())["layers"]
-    flatten = next((row for row in layers if row["type"] == "Flatten"), None)
-    return {
-        "dataset": dataset,
-        "variant": variant,
-        "seed": int(seed),
-        "epochs": int(last["epoch"]),
-        **{m.name: float(last[m.history] if m.history else test[m.name]) for m in METRICS.values()},
-        "train_images": facts["train_images"],
-        "validation_images": facts["validation_images"],
-        "test_images": test["test_images"],
-        "total_params": facts["total_params"],
-        "non_trainable_params": facts["non_trainable_params"],
-        # What the dense head sees: "(None, 576)" -> 576.
-        "flatten_width": int(flatten["output_shape"].strip("()").split(",")[-1]) if flatten else 0,
-        "mean_epoch_seconds": float(history["seconds"].mean()),
-        "weights_sha256": facts["weights_sha256"],
-    }
-
-
-def input_paths(value) -> list[str]:
-    """A named input of a rule as a list: Snakemake hands a one-file list over as
-    the file itself."""
-    return [value] if isinstance(value, str) else list(value)
-
-
-def write_metrics(path, rows: Iterable[dict[str, Any]]) -> None:
-    table = pd.DataFrame(list(rows), columns=list(METRICS_COLUMNS))
-    atomic.write_text(path, table.to_csv(index=False))
-
-
-def read_metrics(path) -> pd.DataFrame:
-    return pd.read_csv(path)
-
-
-def compare_studies(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per study and variant: dataset, seeds, test accuracy mean and sd."""
-    rows = []
-    for study, table in tables.items():
-        for variant, runs in table.groupby("variant", sort=False):
-            accuracy = runs["test_accuracy"]
-            rows.append(
-                {
-                    "study": study,
-                    "dataset": runs["dataset"].iloc[0],
-                    "variant": variant,
-                    "seeds": len(runs),
-                    "epochs": int(runs["epochs"].iloc[0]),
-                    "test accuracy": f"{accuracy.mean():.4f}"
-                    + (f" ± {accuracy.std():.4f}" if len(runs) > 1 else ""),
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-# --- statistics -------------------------------------------------------------------
-
-
-def summarize(metrics: pd.DataFrame, order: Iterable[str] | None = None) -> pd.DataFrame:
-    """Per variant: number of seeds and mean / std / min / max of each metric."""
-    numeric = list(METRICS)
-    grouped = metrics.groupby("variant", sort=False)
-    summary = grouped[numeric].agg(["mean", "std", "min", "max"])
-    summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
-    summary["n_seeds"] = grouped.size()
-    summary["total_params"] = grouped["total_params"].first()
-    summary["non_trainable_params"] = grouped["non_trainable_params"].first()
-    summary["mean_epoch_seconds"] = grouped["mean_epoch_seconds"].mean()
-    if order is not None:
-        summary = summary.reindex([v for v in order if v in summary.index])
-    return summary
-
-
-# --- report.md --------------------------------------------------------------------
+from .metrics_table import summarize
 
 
 def final_epoch_line(history: pd.DataFrame, steps_per_epoch: int) -> str:
@@ -155,28 +68,45 @@ def build_context(
     judged: Mapping[str, Any],
     variants: Mapping[str, dict],
     runs: Mapping[str, list[dict]],
-    figures: Mapping[str, str],
+    figures: Iterable[Mapping[str, Any]],
     settings: Mapping[str, Any],
     margins: Mapping[str, Mapping[str, Any]],
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the template shows, computed: from metrics.csv, the verdicts and
-    ``runs`` (read_runs). ``variants[variant]`` has ``arch``, ``curves`` and
-    ``confusion`` (its figures); ``figures`` maps a name to a figure's path."""
+    ``runs`` (read_runs). ``variants``: each variant's architecture; ``figures``:
+    every figure's ``key`` (ablation/figures.py), ``variant`` and ``path``, shown at
+    its place with its alt text and caption, a variant's in its section."""
     summary = summarize(metrics, order=variants)
-    first = metrics.iloc[0]
     settings = {
         **settings,
-        "train_images": int(first["train_images"]),
-        "validation_images": int(first["validation_images"]),
         "validation_percent": f"{100 * settings['validation_fraction']:g}%",
         "steps_per_epoch": next(iter(runs.values()))[0]["facts"]["steps_per_epoch"],
-        "test_images": int(first["test_images"]),
     }
     original = judged["original"]  # empty where the set-up is not the original's
     confidence = 1 - judged["alpha"]
     sections = []
-    for name, info in variants.items():
+    n_seeds = int(metrics["seed"].nunique())
+    shown = {place: [] for place in PLACES}
+    for figure in figures:
+        entry, variant = FIGURES[figure["key"]], figure["variant"]
+        values = {
+            "variant": variant,
+            "level": f"{100 * confidence:g}%",
+            "eq_level": f"{100 * (1 - 2 * judged['alpha']):g}%",
+            "seeds": int(summary.loc[variant, "n_seeds"]) if variant else n_seeds,
+            "original": bool(original),
+            "accuracy_as": settings["accuracy_as"],
+        }
+        shown[entry.place].append(
+            {
+                "variant": variant,
+                "path": relative_link(figure["path"], report_path),
+                "alt": render_figure_text(entry.alt, **values),
+                "caption": render_figure_text(entry.caption, **values),
+            }
+        )
+    for name, arch in variants.items():
         stats = summary.loc[name].to_dict()
         stats["n_seeds"] = int(stats["n_seeds"])
         accuracies = metrics.loc[metrics["variant"] == name, "test_accuracy"].tolist()
@@ -188,8 +118,8 @@ def build_context(
         sections.append(
             {
                 "name": name,
-                "arch": info["arch"],
-                "dense_units": [*info["arch"]["dense_units"], settings["num_classes"]],
+                "arch": arch,
+                "dense_units": [*arch["dense_units"], settings["num_classes"]],
                 "table": runs[name][0]["layers"],
                 "final_lines": [
                     {
@@ -198,8 +128,7 @@ def build_context(
                     }
                     for run in runs[name]
                 ],
-                "curves": relative_link(info["curves"], report_path),
-                "confusion": relative_link(info["confusion"], report_path),
+                "figures": [f for f in shown["variant"] if f["variant"] == name],
                 "stats": stats,
                 "original": orig,
                 "prediction": prediction,
@@ -227,10 +156,10 @@ def build_context(
         "margins": [
             {"metric": m, "margin": v["margin"], "reason": v["reason"]} for m, v in margins.items()
         ],
-        "figures": {name: relative_link(path, report_path) for name, path in figures.items()},
+        "figures": shown,
         "original": original,
-        "n_seeds": int(metrics["seed"].nunique()),
-        "error_control": error_control(judged, int(metrics["seed"].nunique())),
+        "n_seeds": n_seeds,
+        "error_control": error_control(judged, n_seeds),
         "sequential": sequential_context(judged),
         "sequential_command": settings["sequential_command"],
         "provenance": provenance,
@@ -411,8 +340,8 @@ def provenance(
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "git": git_state(project_dir),
         "config_sha256": config_sha256,
-        "dataset_sha256": datasets.file_sha256(dataset_path),
-        "design_sha256": datasets.file_sha256(design_path) if design_path else None,
+        "dataset_sha256": file_sha256(dataset_path),
+        "design_sha256": file_sha256(design_path) if design_path else None,
         "snakemake": snakemake_version,
         "environment": environment or {},
         "numerics": numerics_groups(runs),

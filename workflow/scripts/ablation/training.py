@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import shutil
 import time
 from pathlib import Path
@@ -34,44 +33,6 @@ log = logging.getLogger(__name__)
 
 # Keras's per-epoch values, between the epoch and its time.
 HISTORY_COLUMNS = ("epoch", *CURVES, "seconds")
-
-
-def environment(numerics: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What this training ran on: software versions, devices, and the numerics
-    (config `numerics:`, and the instruction set oneDNN ran)."""
-    import platform
-
-    import keras
-    import tensorflow as tf
-
-    gpus = [
-        tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
-        for gpu in tf.config.list_physical_devices("GPU")
-    ]
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-        "cpu": cpu_model(),
-        "cpus_available": len(os.sched_getaffinity(0)),
-        "gpus": gpus,
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "numerics": devices.numerics_used(numerics or NUMERICS),
-    }
-
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or "unknown"
 
 
 def steps_per_execution(steps_per_epoch: int, requested: int) -> int:
@@ -160,12 +121,6 @@ def latest_checkpoint(directory: Path, job_fingerprint: str):
     return None
 
 
-# How a training runs, not what it learns (config `execution:`): the defaults.
-EXECUTION = {"eval_batch_size": 100, "steps_per_execution": 1}
-# The schema's `numerics:` defaults.
-NUMERICS = {"threads": 1, "onednn_max_cpu_isa": "AVX2"}
-
-
 def train(
     *,
     arch: dict[str, Any],
@@ -175,8 +130,8 @@ def train(
     validation_xy: tuple[np.ndarray, np.ndarray],
     checkpoint_dir: str | Path,
     num_classes: int,
-    numerics: dict[str, Any] | None = None,
-    execution: dict[str, Any] | None = None,
+    numerics: dict[str, Any],
+    execution: dict[str, Any],
     progress=None,
     label: str = "",
     tensorboard_dir: str | Path | None = None,
@@ -185,8 +140,9 @@ def train(
     """Train one variant with one seed; return the model, history and facts.
 
     Deterministic by itself: it seeds Keras (Python, NumPy, TensorFlow) from ``seed``
-    and turns on TensorFlow's op determinism. ``execution`` changes speed and memory
-    only, so it is not part of the job's fingerprint: a checkpoint made under other
+    and turns on TensorFlow's op determinism. ``numerics`` and ``execution`` are the
+    config's sections of those names (their defaults: the schema's). ``execution``
+    changes speed and memory only, so it is not part of the job's fingerprint: a checkpoint made under other
     execution settings is resumed.
     """
     import keras
@@ -194,7 +150,6 @@ def train(
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    execution = {**EXECUTION, **(execution or {})}
     (x_tr, y_tr), (x_va, y_va) = train_xy, validation_xy
     epochs, batch_size = training["epochs"], training["batch_size"]
     steps = math.ceil(len(x_tr) / batch_size)
@@ -208,7 +163,7 @@ def train(
         "train": hashlib.sha256(x_tr.tobytes() + y_tr.tobytes()).hexdigest(),
         "validation": hashlib.sha256(x_va.tobytes() + y_va.tobytes()).hexdigest(),
         # Epochs resumed under other numerics would mix two sets of sums.
-        "numerics": numerics or NUMERICS,
+        "numerics": numerics,
     }
     job_fingerprint = fingerprint(job)
 
@@ -262,7 +217,7 @@ def train(
             "fit_finished_at": time.time(),
             "images_per_second": (trained_epochs * len(x_tr) / seconds) if trained_epochs else None,
             "weights_sha256": weights_sha256(model),
-            "environment": environment(numerics),
+            "environment": devices.environment(numerics),
         },
     }
 

@@ -1,0 +1,139 @@
+"""The study as the workflow runs it, built once from the validated config (defaults
+filled in by the schema): its dataset, variants with their full architectures, seeds,
+image counts, folder and the command that builds it. The rules read it
+(workflow/rules/common.smk) and hand its values to the scripts as params; nothing
+below is derived anywhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from . import sequential
+from .config import check_config
+from .dataset_checks import DatasetSpec
+from .models import ARCHITECTURE_KEYS
+from .splits import image_counts
+
+
+def study_folder(name: str | None) -> str:
+    """Where a study's files go: results/ and report.md for the default study,
+    studies/NAME/results/ and studies/NAME/report.md for a named one, so studies
+    sit side by side (the datasets in resources/ are shared)."""
+    return f"studies/{name}/" if name else ""
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str | None
+    dataset: DatasetSpec
+    variants: dict[str, dict[str, Any]]  # name -> architecture, every key filled in
+    comparisons: list[dict[str, Any]]
+    # An integer N is seeds 1..N (`--config seeds=5` adds seeds 4 and 5 to three
+    # trained, which are kept); a list is itself. Sequential: every seed a look may
+    # ask for, 1..cap.
+    seeds: list[int]
+    design: sequential.Design | None  # `seeds: auto`: the pre-registered looks
+    training: dict[str, Any]
+    images: dict[str, int]  # train, validation and test images, as the split makes them
+    config_sha256: str
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Study":
+        """The study of a validated config; raises config.ConfigError, naming the
+        key, where the schema alone cannot tell it is wrong."""
+        dataset = check_config(config)
+        design = None
+        if config["seeds"] == "auto":
+            design = sequential.Design.from_config(
+                config["sequential"], config["statistics"]["alpha"]
+            )
+            seeds = list(range(1, design.cap + 1))
+        elif isinstance(config["seeds"], int):
+            seeds = list(range(1, config["seeds"] + 1))
+        else:
+            seeds = list(config["seeds"])
+        split = config["split"]
+        return cls(
+            name=config["study"],
+            dataset=dataset,
+            variants={
+                name: {key: variant[key] for key in ARCHITECTURE_KEYS}
+                for name, variant in config["variants"].items()
+            },
+            comparisons=list(config["comparisons"]),
+            seeds=seeds,
+            design=design,
+            training=dict(config["training"]),
+            images=image_counts(
+                dataset.n_train, dataset.n_test, split["validation_fraction"],
+                split["train_limit"], split["test_limit"],
+            ),  # fmt: skip
+            config_sha256=config_sha256(config),
+        )
+
+    @property
+    def folder(self) -> str:
+        return study_folder(self.name)
+
+    @property
+    def results(self) -> str:
+        return f"{self.folder}results"
+
+    @property
+    def report(self) -> str:
+        return f"{self.folder}report.md"
+
+    @property
+    def epochs(self) -> int:
+        return self.training["epochs"]
+
+    @property
+    def sequential(self) -> bool:
+        return self.design is not None
+
+    def command(
+        self, given: Mapping[str, Any], configfiles: Sequence[str], **values: Any
+    ) -> str:
+        """The command that builds this study, as typed in the project folder: its
+        report first, then the --config values it was given (``given``, with
+        ``values`` over them) and its --configfile files (both options take every
+        word after them). Not `execution:` values: they change how it runs, not what
+        it is (nor, so, the report that prints this)."""
+        values = {**{k: v for k, v in given.items() if k != "execution"}, **values}
+        words = [shlex.quote(f"{k}={config_word(v)}") for k, v in values.items()]
+        files = [os.path.relpath(f) for f in configfiles]
+        return " ".join(
+            [
+                "snakemake --cores 4",
+                self.report,
+                *(["--config", *words] if words else []),
+                *(["--configfile", *files] if files else []),
+            ]
+        )
+
+
+def config_word(value) -> str:
+    """A --config value as typed: scalars as they are, mappings and lists in YAML's
+    flow style (`training={epochs: 2}`)."""
+    import yaml
+
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (dict, list)):
+        return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+    return str(value)
+
+
+def config_sha256(config: Mapping[str, Any]) -> str:
+    """A fingerprint of the study as validated (defaults filled in): of the data, its
+    name (the registry holds its hashes), not where it was fetched from; no
+    execution settings, nor the study's name."""
+    study = {k: v for k, v in config.items() if k not in ("execution", "study")}
+    study["data"] = config["data"]["name"]
+    return hashlib.sha256(json.dumps(study, sort_keys=True).encode()).hexdigest()
