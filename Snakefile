@@ -23,6 +23,7 @@ from ablation.config import (
     check_yaml_file,
     from_command_line,
     replace_sets,
+    resolve_bases,
 )
 from ablation import atomic, interrupts, slurm_status
 from ablation.study import Study
@@ -82,6 +83,7 @@ if workflow.is_main_process and not atomic.has_room("."):
 CONFIG_SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
 try:
     from_command_line(config, workflow.config_settings.config, CONFIG_SCHEMA)
+    resolve_bases(config)
     check_schema(config, CONFIG_SCHEMA)
     validate(config, "workflow/schemas/config.schema.yaml")
     # The study, described once: every rule and script reads it (ablation/study.py).

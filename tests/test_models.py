@@ -1,9 +1,9 @@
 """The four default variants are exactly the original report's models."""
 
 import pytest
-import yaml
 
-from ablation import datasets, models
+from ablation import config, datasets, models
+from ablation.study import Study
 from conftest import REPO
 
 # Output shapes and parameter counts of the original report's tables (figures 1-4).
@@ -91,8 +91,8 @@ SCHEMA_DEFAULTS = {
 
 
 def default_variants():
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    return {name: {**SCHEMA_DEFAULTS, **arch} for name, arch in config["variants"].items()}
+    """The default study's variants, bases resolved and defaults filled in."""
+    return Study.from_config(config.read_config(REPO / "config.yaml")).variants
 
 
 def test_default_config_holds_the_original_four_and_the_sigmoid_claim():

@@ -211,6 +211,22 @@ def test_a_split_rerun_that_writes_the_same_arrays_retrains_nothing(study_copy):
     assert planned(study_copy) == set()
 
 
+def test_a_variants_own_training_settings_retrain_it_alone(study_copy):
+    edit_config(study_copy, lambda c: c["variants"]["with_bn"].update(training={"learning_rate": 0.01}))
+    assert planned(study_copy) == chain("with_bn") | AGGREGATES
+    check(snakemake(study_copy, "report.md"))
+    report = (study_copy / "report.md").read_text()
+    assert "**Trained differently**: learning_rate 0.01 vs 0.001, so a difference cannot be put" in report
+    assert "Trained with its own settings: 1 epoch of batch 32, adam with learning rate 0.01." in report
+
+
+def test_a_variant_rewritten_as_its_base_plus_changes_retrains_nothing(study_copy):
+    # The same model, now written as an ablation of the baseline: only the report,
+    # whose config fingerprint and variant descriptions change, is redone.
+    edit_config(study_copy, lambda c: c["variants"].update(with_bn={"base": "baseline", "batch_norm": True}))
+    assert planned(study_copy) == REPORT
+
+
 def test_a_new_dataset_in_the_registry_reruns_nothing(study_copy):
     # The README's way to add a dataset or mirror: an entry in the registry, which
     # no job imports (the split takes its dataset's checks as params).

@@ -17,6 +17,7 @@ def validated(**changes):
     """config.yaml with ``changes`` over it, validated as the Snakefile does."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config = copy.deepcopy(config) | changes
+    config_checks.resolve_bases(config)
     validate(config, str(config_checks.SCHEMA))
     return config
 

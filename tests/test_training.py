@@ -91,8 +91,15 @@ def test_another_seed_gives_other_weights(small_split, tmp_path):
     )
 
 
-def test_resumed_run_ends_where_an_uninterrupted_one_does(small_split, tmp_path, monkeypatch):
-    uninterrupted = run(small_split, tmp_path / "whole")
+# Dropout draws random masks every step: a resumed run must draw the ones an
+# uninterrupted run would have drawn after the epochs it skips.
+DROPOUT = {**ARCH, "conv_dropout": 0.25, "dense_dropout": 0.5}
+
+
+@pytest.mark.parametrize("arch", [ARCH, DROPOUT], ids=["plain", "dropout"])
+def test_resumed_run_ends_where_an_uninterrupted_one_does(small_split, tmp_path, monkeypatch, arch):
+    uninterrupted = run(small_split, tmp_path / "whole", arch=arch)
+    assert uninterrupted["facts"]["weights_sha256"] == run(small_split, tmp_path / "again", arch=arch)["facts"]["weights_sha256"]
 
     # Die right after epoch 2's checkpoint is written.
     real_save = training.save_checkpoint
@@ -104,10 +111,10 @@ def test_resumed_run_ends_where_an_uninterrupted_one_does(small_split, tmp_path,
 
     monkeypatch.setattr(training, "save_checkpoint", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        run(small_split, tmp_path / "killed")
+        run(small_split, tmp_path / "killed", arch=arch)
     monkeypatch.setattr(training, "save_checkpoint", real_save)
 
-    resumed = run(small_split, tmp_path / "killed")
+    resumed = run(small_split, tmp_path / "killed", arch=arch)
     assert resumed["facts"]["resumed_after_epoch"] == 2
     assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
     assert resumed["facts"]["weights_sha256"] == uninterrupted["facts"]["weights_sha256"]

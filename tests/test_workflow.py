@@ -10,6 +10,7 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import REPO, check, project_copy, snakemake, tiny_config, write_config
 
@@ -269,6 +270,37 @@ BAD_CONFIGS = {
     "unsafe variant name": (
         lambda c: c["variants"].update({"../x": c["variants"]["baseline"]}),
         "config: variants: '../x' is not a valid name",
+    ),
+    "unknown variant key": (
+        lambda c: c["variants"]["with_bn"].update(dropout=0.5),
+        "config: variants.with_bn.dropout: unknown key",
+    ),
+    "dropout rate of 1": (
+        lambda c: c["variants"]["with_bn"].update(dense_dropout=1),
+        "config: variants.with_bn.dense_dropout: 1 is greater than or equal to the maximum of 1",
+    ),
+    "negative dropout rate": (
+        lambda c: c["variants"]["with_bn"].update(conv_dropout=-0.1),
+        "config: variants.with_bn.conv_dropout: -0.1 is less than the minimum of 0",
+    ),
+    "kernel larger than the map": (
+        lambda c: c["variants"]["with_bn"].update(kernel_size=9),
+        "config: variants.with_bn.kernel_size: 9 is larger than the 7x7 feature map conv layer 3 of 3",
+    ),
+    "unknown optimizer of a variant": (
+        lambda c: c["variants"]["with_bn"].update(training={"optimizer": "adamax"}),
+        "config: variants.with_bn.training.optimizer: 'adamax' is not one of",
+    ),
+    "base cycle": (
+        lambda c: c["variants"].update(
+            baseline={**c["variants"]["baseline"], "base": "with_bn"},
+            with_bn={**c["variants"]["with_bn"], "base": "baseline"},
+        ),
+        "config: variants.with_bn.base: 'baseline' makes a cycle: baseline -> with_bn -> baseline",
+    ),
+    "unknown base": (
+        lambda c: c["variants"]["with_bn"].update(base="basline"),
+        "config: variants.with_bn.base: 'basline' is not a variant (variants: baseline, with_bn)",
     ),
     "variant named as a results folder": (
         lambda c: c["variants"].update({"comparison": c["variants"]["baseline"]}),
@@ -547,3 +579,38 @@ def test_a_disk_already_full_is_one_line_before_any_job(study_copy, tmp_path):
         assert built_files(project) == before
     finally:
         subprocess.run(["umount", "-l", str(disk)])
+
+
+def test_the_readme_variant_examples_train_only_themselves(study_copy):
+    readme = (REPO / "README.md").read_text()
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "base:" in b]
+    assert [len(b.strip().splitlines()) for b in blocks] == [3, 3]  # a variant in three lines
+    examples = [yaml.safe_load(b) for b in blocks]
+    commands = re.findall(r"^\.venv/bin/snakemake --cores 4 (variant_\w+)", readme, re.M)
+    assert len(examples) == 2
+    for example in examples:
+        ((name, variant),) = example.items()
+        assert f"variant_{name}" in commands
+        path = study_copy / "config.yaml"
+        config = yaml.safe_load(path.read_text())
+        config["variants"][name] = variant
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        plan = plan_of(study_copy, f"variant_{name}")
+        counts = job_counts(plan)
+        assert counts["train"] == counts["evaluate"] == 1, plan
+        assert f"results/{name}/seed1/model.keras" in plan and "results/baseline/seed1" not in plan
+
+
+def test_the_depth_study_holds_the_dense_head_fixed(study_copy):
+    tiny = ["seeds=1", "training={epochs: 1}", "split={train_limit: 600, test_limit: 200}"]
+    check(snakemake(study_copy, "studies/depth/report.md", "--config", "study=depth", *tiny))
+    report = (study_copy / "studies" / "depth" / "report.md").read_text()
+    assert "**Depth with the dense head held fixed.**" in report
+    metrics = (study_copy / "studies" / "depth" / "results" / "metrics.csv").read_text()
+    rows = [line.split(",") for line in metrics.splitlines()]
+    width = rows[0].index("flatten_width")
+    assert {row[width] for row in rows[1:]} == {"64"}  # every depth's head sees 64 features
+    assert "Not only the change named" not in report
+    assert report.count("**The parameters move with the change**: the dense head sees the same 64") == 2
+    assert "baseline_gap with no change" not in report and "shallower_gap" in report
+    assert "baseline_gap with `conv_filters: [32, 64]`." in report

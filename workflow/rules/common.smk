@@ -103,11 +103,6 @@ def figure_files():
     ]
 
 
-def arch(variant):
-    """The full architecture of a variant, defaults filled in by the schema."""
-    return STUDY.variants[variant]
-
-
 def runs(variants=None, seeds=None):
     """(variant, seed) of every training run, in config order. Sequential: the runs
     the looks taken so far call for, through the look checkpoint, so only inside

@@ -73,7 +73,11 @@ rule verdicts:
     conda:
         "../../envs/analysis.yaml"
     params:
-        comparisons=config["comparisons"],
+        # Each comparison, with the training settings its two sides differ in.
+        comparisons=[
+            {**c, "training_differences": STUDY.training_differences(c["variant"], c["against"])}
+            for c in COMPARISONS
+        ],
         statistics=config["statistics"],
         study={
             "dataset": DATASET,

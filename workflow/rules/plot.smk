@@ -83,6 +83,6 @@ for _key, _figure in FIGURES.items():
             # For snakemake --report's caption (workflow/report/figure.rst).
             caption=lambda wc, figure=_figure: figure_text(figure.caption, wc.get("variant")),
         message:
-            "Plotting " + figure_text(_figure.alt, "{wildcards.variant}")
+            f"Plotting {figure_text(_figure.alt, '{wildcards.variant}')}"
         script:
             "../scripts/plot.py"

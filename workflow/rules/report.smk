@@ -44,7 +44,16 @@ rule report:
         "../../envs/analysis.yaml"
     params:
         runs=lambda wc: runs(),
-        variants={name: arch(name) for name in VARIANTS},
+        # Each variant's architecture, training, and what it changes of its base.
+        variants={
+            name: {
+                "arch": STUDY.variants[name],
+                "training": STUDY.trainings[name],
+                "base": STUDY.bases[name],
+                "changes": STUDY.changes(name),
+            }
+            for name in VARIANTS
+        },
         # Each of input.figures, in order: its key and variant.
         figures=[{"key": key, "variant": v} for key, v, _ in figure_files()],
         margins=config["statistics"]["margins"],
@@ -52,6 +61,7 @@ rule report:
         project_dir=os.path.relpath(workflow.basedir),
         settings={
             "dataset": DATASET,
+            "description": config["description"],
             "dataset_title": DATASET_SPEC.title,
             "num_classes": DATASET_SPEC.num_classes,
             "seeds": "auto" if SEQUENTIAL else SEEDS,

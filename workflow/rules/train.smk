@@ -30,9 +30,9 @@ rule train:
         runtime=120,
         mem_mb=8000,
     params:
-        arch=lambda wc: arch(wc.variant),
+        arch=lambda wc: STUDY.job_architecture(wc.variant),
         num_classes=DATASET_SPEC.num_classes,
-        training=STUDY.training,
+        training=lambda wc: STUDY.trainings[wc.variant],
         numerics=config["numerics"],
         # Per-epoch checkpoints for resuming a killed job; not an output.
         checkpoint_dir=lambda wc: f"{RESULTS}/checkpoints/{wc.variant}/seed{wc.seed}",

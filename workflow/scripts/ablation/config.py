@@ -28,6 +28,7 @@ def read_config(path) -> dict[str, Any]:
     from snakemake.utils import validate
 
     config = check_yaml_file(path)
+    resolve_bases(config)
     check_schema(config, SCHEMA)
     validate(config, str(SCHEMA))
     return config
@@ -217,6 +218,45 @@ def check_schema(config: dict[str, Any], schema_path) -> None:
     error = jsonschema.exceptions.best_match(strict(schema).iter_errors(config))
     if error is not None:
         raise ConfigError(describe_schema_error(error))
+
+
+def resolve_bases(config: dict[str, Any]) -> None:
+    """Each variant with a `base:` becomes its base's keys with its own over them
+    (`training:` merged key by key), following chains; `base` is kept, naming what
+    the variant is an ablation of. Before the schema check, which then sees every
+    variant whole. An unknown base or a cycle is an error naming the variant."""
+    variants = config.get("variants")
+    if not isinstance(variants, dict):
+        return  # the schema says what is wrong
+    resolved: dict[str, dict] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> dict:
+        if name in resolved:
+            return resolved[name]
+        own = variants[name]
+        if not isinstance(own, dict) or "base" not in own:
+            resolved[name] = own
+            return own
+        base = own["base"]
+        where = f"config: variants.{name}.base"
+        if not isinstance(base, str) or base not in variants:
+            raise ConfigError(
+                f"{where}: {base!r} is not a variant (variants: {', '.join(variants)})"
+            )
+        if base in chain:
+            cycle = " -> ".join((*chain[chain.index(base) :], base))
+            raise ConfigError(f"{where}: {base!r} makes a cycle: {cycle}")
+        parent = resolve(base, (*chain, base))
+        if not isinstance(parent, dict):
+            raise ConfigError(f"{where}: {base!r} is not a mapping of keys")
+        merged = {**parent, **own}
+        if isinstance(parent.get("training"), dict) and isinstance(own.get("training"), dict):
+            merged["training"] = {**parent["training"], **own["training"]}
+        resolved[name] = merged
+        return merged
+
+    for name in list(variants):
+        variants[name] = resolve(name, (name,))
 
 
 # Folders of results/ beside the variants' own (results/{variant}/).

@@ -13,6 +13,9 @@ import pandas as pd
 from . import atomic
 from .metrics import METRICS
 
+# The layer between the conv blocks and the dense ones (a variant's `head`).
+HEAD_LAYERS = ("Flatten", "GlobalAveragePooling2D")
+
 METRICS_COLUMNS = (
     "dataset", "variant", "seed", "epochs", *METRICS, "train_images", "validation_images",
     "test_images", "total_params", "non_trainable_params", "flatten_width",
@@ -29,7 +32,7 @@ def metrics_row(
     facts = json.loads(Path(facts_json).read_text())
     test = json.loads(Path(test_json).read_text())
     layers = json.loads(Path(layers_json).read_text())["layers"]
-    flatten = next((row for row in layers if row["type"] == "Flatten"), None)
+    head = next((row for row in layers if row["type"] in HEAD_LAYERS), None)
     return {
         "dataset": dataset,
         "variant": variant,
@@ -42,7 +45,7 @@ def metrics_row(
         "total_params": facts["total_params"],
         "non_trainable_params": facts["non_trainable_params"],
         # What the dense head sees: "(None, 576)" -> 576.
-        "flatten_width": int(flatten["output_shape"].strip("()").split(",")[-1]) if flatten else 0,
+        "flatten_width": int(head["output_shape"].strip("()").split(",")[-1]) if head else 0,
         "mean_epoch_seconds": float(history["seconds"].mean()),
         "weights_sha256": facts["weights_sha256"],
     }

@@ -1,11 +1,11 @@
 """CNN variants built from their description in config.yaml.
 
-A variant is data: conv filters (each a 3x3 'same' conv, optionally batch-normed,
-then a 2x2 max-pool), dense units, activations. The model reads like the
-original report's diagram:
+A variant is data: conv filters (each a k x k 'same' conv, optionally batch-normed,
+then a pool and optionally dropout), a head, dense units, activations. The model
+reads like the original report's diagram:
 
-    conv -> [batch norm] -> max-pool   (once per entry of conv_filters)
-    flatten -> dense ... -> dense(num_classes, output_activation)
+    conv -> [batch norm] -> max- or average-pool -> [dropout]   (per conv_filters entry)
+    flatten or global average -> (dense -> [dropout]) ... -> dense(num_classes, output)
 """
 
 from __future__ import annotations
@@ -15,6 +15,17 @@ from typing import Any
 
 from .errors import ArchitectureError
 
+# The keys added after the first studies were trained, each with the value that builds
+# the model they trained (the schema's default, which a test holds equal). A job's
+# architecture leaves out those at that value, so its params and checkpoint
+# fingerprint, and the weights of every study trained before, stay what they were.
+ORIGINAL_MODEL = {
+    "conv_activation": None,
+    "pooling": "max",
+    "conv_dropout": 0,
+    "head": "flatten",
+    "dense_dropout": 0,
+}
 # Keys of a variant's architecture that change the model. Everything the builder
 # reads is listed here, so the workflow can hand each job exactly these.
 ARCHITECTURE_KEYS = (
@@ -26,7 +37,16 @@ ARCHITECTURE_KEYS = (
     "dense_units",
     "output_activation",
     "loss_on",
+    *ORIGINAL_MODEL,
 )
+
+
+def job_architecture(arch: dict[str, Any]) -> dict[str, Any]:
+    """A variant's architecture as a job gets it: without later keys at the value
+    that builds the original model."""
+    return {
+        k: v for k, v in arch.items() if k not in ORIGINAL_MODEL or v != ORIGINAL_MODEL[k]
+    }
 
 # What the cross-entropy is computed from (a variant's `loss_on`):
 #  logits         Keras 3 and tf.keras >= 2.4: the pre-activation Keras stores on a
@@ -43,9 +63,10 @@ def feature_map_sizes(arch: dict[str, Any], image_shape: tuple[int, int]) -> lis
     """Spatial size after each conv/pool stage; raises if it pools to nothing.
 
     Convolutions use 'same' padding, so only the pools shrink the map, each to
-    floor(size / pool_size) as Keras's 'valid' max-pooling does.
+    floor(size / pool_size) as Keras's 'valid' pooling does. A kernel wider than
+    the map its conv sees would mostly multiply padding: refused.
     """
-    pool = arch["pool_size"]
+    pool, kernel = arch["pool_size"], arch["kernel_size"]
     h, w = image_shape
     sizes = []
     for stage, _ in enumerate(arch["conv_filters"], start=1):
@@ -55,6 +76,12 @@ def feature_map_sizes(arch: dict[str, Any], image_shape: tuple[int, int]) -> lis
                 f"a {h}x{w} feature map with a {pool}x{pool} window: "
                 f"the {image_shape[0]}x{image_shape[1]} input is pooled to nothing; "
                 f"use at most {stage - 1} conv layers or a smaller pool_size"
+            )
+        if kernel > min(h, w):
+            raise ArchitectureError(
+                f"kernel_size: {kernel} is larger than the {h}x{w} feature map conv layer "
+                f"{stage} of {len(arch['conv_filters'])} sees; use a kernel of at most "
+                f"{min(h, w)} or fewer conv layers"
             )
         h, w = h // pool, w // pool
         sizes.append((h, w))
@@ -71,7 +98,9 @@ def build_model(
     import keras
     from keras import layers
 
+    arch = {**ORIGINAL_MODEL, **arch}
     feature_map_sizes(arch, image_shape)
+    pool = {"max": layers.MaxPooling2D, "average": layers.AveragePooling2D}[arch["pooling"]]
     model = keras.Sequential(name=name)
     model.add(keras.Input(shape=(*image_shape, 1)))
     for filters in arch["conv_filters"]:
@@ -80,15 +109,19 @@ def build_model(
                 filters,
                 arch["kernel_size"],
                 padding="same",
-                activation=arch["activation"],
+                activation=arch["conv_activation"] or arch["activation"],
             )
         )
         if arch["batch_norm"]:
             model.add(layers.BatchNormalization())
-        model.add(layers.MaxPooling2D(arch["pool_size"]))
-    model.add(layers.Flatten())
+        model.add(pool(arch["pool_size"]))
+        if arch["conv_dropout"]:
+            model.add(layers.Dropout(arch["conv_dropout"]))
+    model.add(layers.Flatten() if arch["head"] == "flatten" else layers.GlobalAveragePooling2D())
     for units in arch["dense_units"]:
         model.add(layers.Dense(units, activation=arch["activation"]))
+        if arch["dense_dropout"]:
+            model.add(layers.Dropout(arch["dense_dropout"]))
     model.add(layers.Dense(num_classes, activation=arch["output_activation"]))
     return model
 

@@ -106,7 +106,8 @@ def build_context(
                 "caption": render_figure_text(entry.caption, **values),
             }
         )
-    for name, arch in variants.items():
+    for name, variant in variants.items():
+        arch = variant["arch"]
         stats = summary.loc[name].to_dict()
         stats["n_seeds"] = int(stats["n_seeds"])
         accuracies = metrics.loc[metrics["variant"] == name, "test_accuracy"].tolist()
@@ -119,6 +120,10 @@ def build_context(
             {
                 "name": name,
                 "arch": arch,
+                "training": variant["training"],
+                "own_training": any(settings[k] != v for k, v in variant["training"].items()),
+                "base": variant["base"],
+                "changes": variant["changes"],
                 "dense_units": [*arch["dense_units"], settings["num_classes"]],
                 "table": runs[name][0]["layers"],
                 "final_lines": [

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 from . import sequential
 from .config import check_config
 from .dataset_checks import DatasetSpec
-from .models import ARCHITECTURE_KEYS
+from .models import ARCHITECTURE_KEYS, job_architecture
 from .splits import image_counts
 
 
@@ -33,6 +33,10 @@ class Study:
     name: str | None
     dataset: DatasetSpec
     variants: dict[str, dict[str, Any]]  # name -> architecture, every key filled in
+    # name -> the variant it is an ablation of (`base:`), and its training settings
+    # (the study's, with its own `training:` over them).
+    bases: dict[str, str | None]
+    trainings: dict[str, dict[str, Any]]
     comparisons: list[dict[str, Any]]
     # An integer N is seeds 1..N (`--config seeds=5` adds seeds 4 and 5 to three
     # trained, which are kept); a list is itself. Sequential: every seed a look may
@@ -66,6 +70,11 @@ class Study:
                 name: {key: variant[key] for key in ARCHITECTURE_KEYS}
                 for name, variant in config["variants"].items()
             },
+            bases={name: variant.get("base") for name, variant in config["variants"].items()},
+            trainings={
+                name: {**config["training"], **variant.get("training", {})}
+                for name, variant in config["variants"].items()
+            },
             comparisons=list(config["comparisons"]),
             seeds=seeds,
             design=design,
@@ -76,6 +85,28 @@ class Study:
             ),  # fmt: skip
             config_sha256=config_sha256(config),
         )
+
+    def job_architecture(self, variant: str) -> dict[str, Any]:
+        """What a training of ``variant`` is given (models.job_architecture)."""
+        return job_architecture(self.variants[variant])
+
+    def changes(self, variant: str) -> dict[str, Any]:
+        """What makes ``variant`` other than its base: the keys whose values differ,
+        training settings included (as "training.KEY")."""
+        base = self.bases[variant]
+        if base is None:
+            return {}
+        mine, theirs = self._settings(variant), self._settings(base)
+        return {k: v for k, v in mine.items() if theirs.get(k) != v}
+
+    def training_differences(self, variant: str, against: str) -> list[str]:
+        """The training settings two variants differ in, in words."""
+        a, b = self.trainings[variant], self.trainings[against]
+        return [f"{k} {a[k]} vs {b[k]}" for k in a if a[k] != b[k]]
+
+    def _settings(self, variant: str) -> dict[str, Any]:
+        training = {f"training.{k}": v for k, v in self.trainings[variant].items()}
+        return {**self.variants[variant], **training}
 
     @property
     def folder(self) -> str:
@@ -91,6 +122,7 @@ class Study:
 
     @property
     def epochs(self) -> int:
+        """The study's epochs (`training:`); a variant may set its own (trainings)."""
         return self.training["epochs"]
 
     @property

@@ -99,7 +99,12 @@ def save_checkpoint(directory: Path, model, history: list[dict], job_fingerprint
     with atomic.atomic_path(model_path) as tmp:
         model.save(tmp)
     # Written after the model: a state file always names a complete model.
-    atomic.write_json(state_path, {"fingerprint": job_fingerprint, "history": history})
+    state = {
+        "fingerprint": job_fingerprint,
+        "history": history,
+        "random_states": [v.numpy().tolist() for v in random_state_variables(model)],
+    }
+    atomic.write_json(state_path, state)
     # The history so far, to watch a long run (history.csv appears at its end).
     atomic.write_text(directory / "history.csv", history_csv(history))
     for old in directory.glob("epoch-*"):
@@ -107,8 +112,15 @@ def save_checkpoint(directory: Path, model, history: list[dict], job_fingerprint
             old.unlink(missing_ok=True)
 
 
+def random_state_variables(model) -> list:
+    """The states of the model's random draws (a Dropout layer's seed generator,
+    advanced every training step). Keras does not save them with the model: a
+    resumed run sets them back, so it draws the masks an uninterrupted run would."""
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
 def latest_checkpoint(directory: Path, job_fingerprint: str):
-    """(model path, history) of the newest usable checkpoint, or None."""
+    """(model path, state) of the newest usable checkpoint, or None."""
     for state_path in sorted(directory.glob("epoch-*.json"), reverse=True):
         try:
             state = json.loads(state_path.read_text())
@@ -116,7 +128,7 @@ def latest_checkpoint(directory: Path, job_fingerprint: str):
             continue
         model_path = state_path.with_suffix(".keras")
         if state.get("fingerprint") == job_fingerprint and model_path.is_file():
-            return model_path, state["history"]
+            return model_path, state
         log.warning("ignoring checkpoint %s: made by a different job", state_path)
     return None
 
@@ -170,9 +182,14 @@ def train(
     history: list[dict] = []
     resumed = latest_checkpoint(checkpoint_dir, job_fingerprint)
     if resumed is not None:
-        model_path, history = resumed
+        model_path, state = resumed
+        history = state["history"]
         log.info("resuming from %s after epoch %d", model_path, len(history))
         model = models.read_model(model_path)
+        for variable, value in zip(
+            random_state_variables(model), state.get("random_states", []), strict=True
+        ):
+            variable.assign(value)
     else:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
         model = models.build_model(arch, image_shape, num_classes)

@@ -284,6 +284,7 @@ def compare(
         "params": params,
         "params_ratio": ratio,
         # The change also reshapes the dense head, or the model's size moves a lot.
+        "head_differs": params["variant"]["flatten"] != params["against"]["flatten"],
         "confounded": params["variant"]["flatten"] != params["against"]["flatten"]
         or not 0.8 <= ratio <= 1.25,
     }
