@@ -83,7 +83,9 @@ def build_context(
         "validation_percent": f"{100 * settings['validation_fraction']:g}%",
         "steps_per_epoch": next(iter(runs.values()))[0]["facts"]["steps_per_epoch"],
     }
-    original = judged["original"]  # empty where the set-up is not the original's
+    # The original's numbers of this study's variants; none where the set-up is not
+    # the original's.
+    original = {name: numbers for name, numbers in judged["original"].items() if name in variants}
     confidence = 1 - judged["alpha"]
     sections = []
     n_seeds = int(metrics["seed"].nunique())
