@@ -514,7 +514,7 @@ def built_files(project):
         # A misspelt study name would train config.yaml's study in a new folder.
         (["--config", "study=fashon_mnist"],
          "config: study: 'fashon_mnist' (given with --config) has no study file "
-         "config/fashon_mnist.yaml (study files: fashion_mnist)"),
+         "config/fashon_mnist.yaml (study files: depth, fashion_mnist)"),
     ],
 )
 def test_a_value_that_leaves_nothing_to_run_is_refused_and_damages_nothing(
