@@ -1,5 +1,4 @@
-# Helpers shared by the rules: paths, and the library files each rule's script
-# imports.
+# Helpers shared by the rules: the study's paths, runs, figures and job logs.
 
 import json
 import os
@@ -7,11 +6,10 @@ import re
 import sys
 from pathlib import Path
 
-from ablation import dataset_checks, datasets, metrics, models, sequential
+from ablation import dataset_checks, metrics, sequential
 from ablation.errors import DataError
 from ablation.code import code_identity
-from ablation.figures import FIGURES
-from ablation.figures import render as render_figure_text
+from ablation.figures import FIGURES, render as render_figure_text
 
 # Files of the workflow itself, found from the Snakefile, as paths relative to the
 # working directory: Snakemake records input paths, and relative ones stay the
