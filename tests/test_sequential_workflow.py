@@ -98,3 +98,36 @@ def test_a_sequential_study_adds_seeds_only_where_undecided_and_resumes(tmp_path
         "sigmoid_logits": 2,
     }
     assert {p: p.stat().st_mtime_ns for p in models} == models
+
+
+def test_a_finished_fixed_study_continues_sequentially_from_its_seeds(tmp_path, mnist_npz):
+    """The README's order: the study with fixed seeds, then in the same folder
+    `--config seeds=auto`. Its seeds are the first look's: the look is taken from
+    them and report.md becomes the sequential one (Snakemake used to find nothing to
+    do: the fixed report stood behind a checkpoint that had not run)."""
+    config = sequential_config()
+    config["seeds"] = [1, 2]
+    project = project_copy(tmp_path / "project", config)
+    (project / "resources").mkdir()
+    (project / "resources" / "mnist.npz").write_bytes(mnist_npz.read_bytes())
+    check(snakemake(project, "report.md", cores=4))
+    assert "## Seeds added in looks" not in (project / "report.md").read_text()
+    models = {p: p.stat().st_mtime_ns for p in (project / "results").glob("*/seed*/model.keras")}
+    assert len(models) == 6
+
+    auto = ("--config", "seeds=auto")
+    plan = check(snakemake(project, "-n", "report.md", *auto))
+    assert "Nothing to be done" not in plan.stdout + plan.stderr
+    check(snakemake(project, "report.md", *auto, cores=4))
+    look1 = json.loads((project / "results/sequential/look1.json").read_text())
+    assert look1["n"] == 2 and {c["variant"] for c in look1["comparisons"]} == {
+        "with_bn",
+        "sigmoid_logits",
+    }
+    report = (project / "report.md").read_text()
+    assert "## Seeds added in looks" in report
+    assert "seeds added in looks until each comparison was decided" in report
+    # Seeds 1 and 2 were the first look's, not trained again.
+    assert {p: p.stat().st_mtime_ns for p in models} == models
+    done = check(snakemake(project, "-n", "report.md", *auto))
+    assert "Nothing to be done" in done.stdout + done.stderr

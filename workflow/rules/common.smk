@@ -108,7 +108,7 @@ def runs(variants=None, seeds=None):
     ``seeds``: how many seeds each variant has, when already known."""
     if not SEQUENTIAL:
         return [{"variant": v, "seed": s} for v in (variants or VARIANTS) for s in SEEDS]
-    seeds = seeds or sequential_seeds(lambda k: checkpoints.look.get(k=k).output[0])
+    seeds = seeds or sequential_seeds(taken_look)
     return [
         {"variant": v, "seed": s} for v in (variants or VARIANTS) for s in range(1, seeds[v] + 1)
     ]
@@ -125,6 +125,20 @@ DESIGN_FILE = f"{RESULTS}/sequential/design.json"
 def read_look(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def taken_look(k):
+    """Look k's file through the look checkpoint (its get: it raises while the look
+    has not run, inside input functions); None for a first look not taken yet.
+
+    Snakemake leaves a job whose output exists alone while an input of it waits on a
+    checkpoint that has not run (snakemake PR 4124), its other inputs unchecked: the
+    report of a fixed study, asked for again with `seeds: auto`, would stay. So the
+    first look, until it is on disk, is a plain input (looks()), which Snakemake sees
+    missing: it takes the look, then evaluates the input functions again."""
+    if k == 1 and not os.path.exists(LOOK.format(k=1)):
+        return None
+    return checkpoints.look.get(k=k).output[0]
 
 
 def sequential_seeds(look_path):
@@ -189,9 +203,11 @@ def looks(wildcards=None):
     which no comparison is open; none for a fixed list of seeds."""
     if not SEQUENTIAL:
         return []
+    if taken_look(1) is None:
+        return [LOOK.format(k=1)]  # a plain input until taken (taken_look)
     taken = []
     for k in range(1, len(DESIGN.looks) + 1):
-        taken.append(checkpoints.look.get(k=k).output[0])
+        taken.append(taken_look(k))
         if not read_look(taken[-1])["open"]:
             break
     return taken
