@@ -2,8 +2,10 @@
 one comparison stopping at the first look and one going on, stopped between looks
 and resumed, nothing trained twice, and a finished study left alone."""
 
+import hashlib
 import json
 import re
+import shlex
 
 import pandas as pd
 import pytest
@@ -85,10 +87,25 @@ def test_a_sequential_study_adds_seeds_only_where_undecided_and_resumes(tmp_path
     done = check(snakemake(project, "-n", "report.md"))
     assert "Nothing to be done" in done.stdout + done.stderr
 
-    # A higher cap is another design: its looks are taken again, and only what they
-    # leave undecided trains on (with_bn and baseline, seed 4), nothing else.
+    # The design is locked once a look is taken: a higher cap is refused before
+    # any job, in one line naming the key, its locked value and the ways out.
+    design_bytes = (project / "results/sequential/design.json").read_bytes()
     write_config(project / "config.yaml", sequential_config(cap=4))
-    check(snakemake(project, "report.md"))
+    refused = snakemake(project, "report.md")
+    assert refused.returncode != 0
+    (line,) = [l for l in refused.stderr.splitlines() if "config: sequential.cap" in l]
+    assert "4 changes the sequential design locked at 3 by look 1" in line
+    printed = line.split("amend this one, its report then saying which error rates no longer hold: ")[1]
+    assert printed == "snakemake --cores 4 report.md --config 'sequential={amend: true}'"
+    assert (project / "results/sequential/design.json").read_bytes() == design_bytes
+
+    # Amended as printed: the looks are taken again under the new design (only what
+    # they leave undecided trains on), and the report says the rates no longer hold.
+    check(snakemake(project, *shlex.split(printed)[3:], cores=4))
+    design = json.loads((project / "results/sequential/design.json").read_text())
+    amendment = design["amendment"]
+    assert amendment["after_look"] == 2 and amendment["changes"] == {"cap": [3, 4]}
+    assert amendment["first_design_sha256"] == hashlib.sha256(design_bytes).hexdigest()
     seeds = pd.read_csv(project / "results/metrics.csv").groupby("variant")["seed"].max()
     relooked = json.loads((project / "results/sequential/look2.json").read_text())
     reopened = relooked["open"] == [0]
@@ -98,6 +115,26 @@ def test_a_sequential_study_adds_seeds_only_where_undecided_and_resumes(tmp_path
         "sigmoid_logits": 2,
     }
     assert {p: p.stat().st_mtime_ns for p in models} == models
+    report = (project / "report.md").read_text()
+    assert "**The design was changed after look 2** (`sequential: amend`): cap 3 → 4." in report
+    # In the verdict lines too (sigmoid_logits, identical, decided no test).
+    assert "**The design changed after look 2**: this verdict's error rates" in report
+    # Amended once, amended for good: the amendment is kept on the next run.
+    again = check(snakemake(project, "-n", "report.md", "--config", "sequential={amend: true}"))
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+    # Power is the study's: 0.9 reaches the design file, the printed cost and the
+    # report, and retrains nothing.
+    power = ("--config", "sequential={amend: true}", "statistics={power: 0.9}")
+    plan = check(snakemake(project, "-n", "report.md", *power))
+    assert planned_trainings(plan) == 0
+    assert "a fixed design of 90% power at the target: 13 seeds, 39 trainings" in plan.stderr
+    check(snakemake(project, "report.md", *power))
+    design = json.loads((project / "results/sequential/design.json").read_text())
+    assert design["power"] == 0.9 and design["fixed_seeds_for_power"] == 13
+    assert "A fixed design with 90% power at the target would train 13 seeds" in (
+        project / "report.md"
+    ).read_text()
 
 
 def test_a_finished_fixed_study_continues_sequentially_from_its_seeds(tmp_path, mnist_npz):

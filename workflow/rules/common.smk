@@ -6,7 +6,8 @@ import re
 import sys
 from pathlib import Path
 
-from ablation import dataset_checks, metrics, sequential
+from ablation import dataset_checks, design_lock, metrics, sequential
+from ablation.config import ConfigError
 from ablation.errors import DataError
 from ablation.code import code_identity
 from ablation.figures import FIGURES, render as render_figure_text
@@ -164,6 +165,25 @@ def looks_on_disk():
     return taken
 
 
+def design_amendment():
+    """Once a look is taken the design is locked (ablation/design_lock.py): a
+    changed key is refused here, before any job, unless `sequential: {amend: true}`
+    accepts it; then what changed, after which look, for the design file."""
+    if not SEQUENTIAL:
+        return None
+    given = workflow.config_settings.config.get("sequential")
+    amend = {**(given if isinstance(given, dict) else {}), "amend": True}
+    try:
+        return design_lock.check(
+            config, DESIGN_FILE, len(looks_on_disk()), study_command(sequential=amend)
+        )
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
+
+
+DESIGN_AMENDMENT = design_amendment()
+
+
 def runs_so_far():
     """The runs known while the Snakefile is read: in a sequential study, those of
     the looks already on disk."""
@@ -305,12 +325,20 @@ def announce_sequential_cost():
         cpus = len(os.sched_getaffinity(0))
         per_training = ROUGH_TRAINING_CORE_MINUTES / cpus
         source = f"a rough {ROUGH_TRAINING_CORE_MINUTES:.1f} core-minutes a training, {cpus} cores"
+    power = config["statistics"]["power"]
+    fixed = sequential.fixed_seeds_for_power(
+        planning["target"], planning["planning_sd"], DESIGN.alpha, power
+    )
+    fixed_cost = (
+        f"{fixed} seeds, {fixed * len(VARIANTS)} trainings" if fixed else "over 1,000 seeds"
+    )
     left_worst = len(every) - len(trained)
     left_expected = min(left_worst, max(0.0, expected - len(trained)))
     print(
         f"Sequential study: looks at {', '.join(map(str, DESIGN.looks))} seeds; "
         f"{DESIGN.cap * len(VARIANTS)} trainings at most, about {expected:.0f} expected if "
-        f"no variant differs; {len(trained)} trained, {len(on_disk)} looks taken. "
+        f"no variant differs (a fixed design of {100 * power:g}% power at the target: "
+        f"{fixed_cost}); {len(trained)} trained, {len(on_disk)} looks taken. "
         f"Left: up to {left_worst} trainings, "
         f"about {per_training * left_worst / 60:.1f} h at most and "
         f"{per_training * left_expected / 60:.1f} h expected ({source}).",

@@ -18,6 +18,10 @@ rule design:
         comparisons=COMPARISONS,
         variants=VARIANTS,
         margin=config["statistics"]["margins"][sequential.PRIMARY]["margin"],
+        power=config["statistics"]["power"],
+        # A design changed after a look (`sequential: amend`): the first design's
+        # hash, the look, the changes.
+        amendment=DESIGN_AMENDMENT,
     message:
         "Writing the sequential design before its looks"
     script:

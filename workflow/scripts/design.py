@@ -2,7 +2,7 @@
 trains: looks, alpha, boundaries, the comparisons and their primary metric, and
 what the design is expected to do (power, error rates, seeds) by simulation."""
 
-from ablation import atomic, sequential
+from ablation import atomic, design_lock, sequential
 from ablation.joblog import run_logged, say
 
 
@@ -27,6 +27,17 @@ def main(smk):
             planning["target"],
         ),
     }
+    amendment = params.amendment
+    if amendment:
+        # What changing the design after the data did to its error rates.
+        locked = amendment["locked"]
+        first = sequential.Design.from_config(locked, locked["alpha"])
+        amendment = {
+            **amendment,
+            "simulated": design_lock.simulate_amendment(
+                first, design, planning["planning_sd"], params.margin
+            ),
+        }
     atomic.write_json(
         smk.output[0],
         {
@@ -40,9 +51,11 @@ def main(smk):
             "operating_characteristics": characteristics,
             "planning_studies": sequential.PLANNING_STUDIES,
             "fixed_seeds_for_power": sequential.fixed_seeds_for_power(
-                planning["target"], planning["planning_sd"], design.alpha, 0.8
+                planning["target"], planning["planning_sd"], design.alpha, params.power
             ),
+            "power": params.power,
             "trainings": trainings,
+            **({"amendment": amendment} if amendment else {}),
         },
     )
     say(

@@ -254,9 +254,16 @@ def sequential_context(judged: Mapping[str, Any]) -> dict[str, Any] | None:
                 "seeds_used": last["n"],
             }
         )
+    amendment = design.get("amendment")
     return {
         **design,
         **levels,
+        "amendment": amendment,
+        "amendment_changes": "; ".join(
+            f"{key} {before} → {after}" for key, (before, after) in amendment["changes"].items()
+        )
+        if amendment
+        else "",
         "studies": design["planning_studies"],
         "monte_carlo": monte_carlo,
         "boundary_rows": [
