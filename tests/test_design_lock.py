@@ -50,9 +50,10 @@ def test_an_unchanged_design_needs_nothing(design_file):
     "edit, key, locked",
     [
         (lambda c: c["sequential"].update(cap=12), "sequential.cap", "9"),
-        (lambda c: c["sequential"].update(first_look=2), "sequential.first_look", "3"),
+        (lambda c: c["sequential"].update(first_look=3), "sequential.first_look", "6"),
         (lambda c: c["sequential"].update(seeds_per_look=2), "sequential.seeds_per_look", "3"),
         (lambda c: c["sequential"].update(futility=0), "sequential.futility", "0.1"),
+        (lambda c: c["sequential"].update(min_sd=0), "sequential.min_sd", "0.002"),
         (lambda c: c["statistics"].update(alpha=0.1), "statistics.alpha", "0.05"),
         (
             lambda c: c["statistics"]["margins"]["test_accuracy"].update(margin=0.003),
@@ -79,8 +80,8 @@ def test_an_amendment_keeps_the_first_design_and_stays_the_same_when_read_again(
         "after_look": 3,
         "first_design_sha256": first_hash,
         "locked": {
-            "first_look": 3, "seeds_per_look": 3, "cap": 9, "futility": 0.1,
-            "alpha": 0.05, "margin": 0.002,
+            "first_look": 6, "seeds_per_look": 3, "cap": 9, "futility": 0.1,
+            "min_sd": 0.002, "alpha": 0.05, "margin": 0.002,
         },
         "changes": {"cap": [9, 12]},
     }  # fmt: skip
@@ -94,12 +95,13 @@ def test_an_amendment_keeps_the_first_design_and_stays_the_same_when_read_again(
 
 
 def test_raising_the_cap_after_not_decided_costs_the_error_rate_it_claims():
-    """The issue's measurement: 9 -> 12 after "not decided" takes false "different"
-    from 0.05 to about 0.07 (100,000 simulated studies)."""
+    """9 -> 12 after "not decided" takes the default design's false "different" past
+    alpha (0.061, 100,000 simulated studies; 0.070 with looks from 3 seeds and no
+    spread floor, as the issue measured)."""
     before = sequential.Design.from_config(auto()["sequential"], 0.05)
     after = sequential.Design.from_config(auto(cap=12)["sequential"], 0.05)
     rates = design_lock.simulate_amendment(before, after, 0.003, 0.002)
-    assert 0.065 < rates["different_under_no_difference"] < 0.075
+    assert 0.055 < rates["different_under_no_difference"] < 0.07
     # Unchanged, the same procedure is the design itself: within its alpha.
     same = design_lock.simulate_amendment(before, before, 0.003, 0.002)
     assert same["different_under_no_difference"] < 0.055

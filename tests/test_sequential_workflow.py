@@ -80,6 +80,11 @@ def test_a_sequential_study_adds_seeds_only_where_undecided_and_resumes(tmp_path
     assert "| with_bn vs baseline | 1 | 2 |" in report and "| continue |" in report
     assert "| sigmoid_logits vs baseline | 1 | 2 | +0.00 pp | – | – | – | identical |" in report
     assert "**Stopped at look 2, after 3 seeds**" in report
+    # After each look: what is open, its best chance at the cap, what going on costs.
+    assert "- After look 1 (2 seeds): 1 comparison open, up to 2 trainings to the cap;" in report
+    look_log = (project / "results/logs/sequential/look1.log").read_text()
+    assert "Look 1 (2 seeds): with_bn vs baseline: continue (" in look_log
+    assert "chance to be decided by the cap of 3 at the spread seen; up to 2 trainings)" in look_log
     assert "Sequential design `results/sequential/design.json`, SHA-256 `" in report
     assert "seeds added in looks until each comparison was decided" in report
 

@@ -270,6 +270,22 @@ def test_a_negligible_effect_contradicts_a_better_or_worse_claim():
     assert verdicts.judge_claim(NOISY, claim("worse"), SETTINGS)["status"] == "not shown"
 
 
+def test_a_real_but_negligible_drop_contradicts_the_claim_a_large_one_supports_it():
+    """One rule, both ways: a drop shown real (p < alpha) but shown smaller than the
+    margin is negligible, so "drops accuracy" is contradicted, not supported; the
+    same seeds with the drop made larger than the margin support it."""
+    base = [0.9900, 0.9910, 0.9890, 0.9905, 0.9895, 0.9902]
+    small = [b - d for b, d in zip(base, [0.0005, 0.0006, 0.0004, 0.0005, 0.0005, 0.0006])]
+    judged = verdicts.judge_claim(study(small, base), claim("worse"), SETTINGS)
+    result = judged["results"][0]
+    assert result["p"] < 0.05 and result["direction"] == "worse"  # real
+    assert judged["status"] == "contradicted"
+    assert judged["reason"].startswith("test_accuracy: worse by less than 0.20 pp (real, but negligible)")
+    large = [b - d for b, d in zip(base, [0.0050, 0.0052, 0.0048, 0.0051, 0.0049, 0.0050])]
+    judged = verdicts.judge_claim(study(large, base), claim("worse"), SETTINGS)
+    assert judged["status"] == "supported" and judged["reason"] == ""
+
+
 def test_the_originals_single_run_is_set_against_the_spread_of_unpaired_runs():
     """Its difference is of two runs of another study, not a pair sharing a seed: one
     new unpaired difference scatters with sqrt(s_a^2 + s_b^2). Simulated with a

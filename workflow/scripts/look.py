@@ -35,9 +35,26 @@ def main(smk):
     )
     atomic.write_json(smk.output[0], judged)
     for c in judged["comparisons"]:
-        say(
-            f"Look {k + 1} ({judged['n']} seeds): {c['variant']} vs {c['against']}: {c['decision']}"
+        chance = (
+            f" ({100 * c['conditional_power']:.0f}% chance to be decided by the cap of "
+            f"{design.cap} at the spread seen; up to {c['trainings_to_cap']} trainings)"
+            if c["decision"] == "continue"
+            else ""
         )
+        say(
+            f"Look {k + 1} ({judged['n']} seeds): {c['variant']} vs {c['against']}: "
+            f"{c['decision']}{chance}"
+        )
+    if judged["hopeless"]:
+        say(hopeless_line(judged, design.cap))
+
+
+def hopeless_line(judged, cap):
+    return (
+        f"Look {judged['look']}: at the spread seen, no open comparison is likely to be "
+        f"decided by the cap of {cap} (best chance {100 * judged['best_chance']:.0f}%): "
+        f"the {judged['trainings_to_cap']} trainings left to it may decide nothing"
+    )
 
 
 run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821

@@ -202,6 +202,10 @@ STOP_REASONS = {
         "still holds zero, and the {eq_level} one reaches past ±{margin}; differences "
         "outside {low} to {high} are excluded"
     ),
+    "not testable": (
+        "not testable: its seeds show no spread at all, so there is no estimate of the "
+        "noise, and a constant difference is not an infinitely precise one"
+    ),
     "identical": "identical training: both variants ended with the same weights on every seed",
 }
 
@@ -221,7 +225,7 @@ def sequential_context(judged: Mapping[str, Any]) -> dict[str, Any] | None:
     monte_carlo = 3 * math.sqrt(alpha * (1 - alpha) / design["planning_studies"])
     characteristics = []
     for case, rates in design["operating_characteristics"].items():
-        error = "equivalent" if case.startswith("at the margin") else "different"
+        error = "equivalent" if "the margin" in case else "different"
         characteristics.append(
             {
                 "case": case,

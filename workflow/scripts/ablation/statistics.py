@@ -32,6 +32,18 @@ def mean_sd(diffs: Sequence[float]) -> tuple[float, float]:
     return float(d.mean()), float(d.std(ddof=1))
 
 
+def with_min_sd(diffs: Sequence[float], min_sd: float) -> np.ndarray:
+    """The differences with their deviations from the mean scaled so that their sd
+    is at least ``min_sd``: every t interval and p-value of them is then the one of
+    a t statistic whose spread is floored (a sequential design's min_sd). No spread
+    stays none."""
+    d = np.asarray(diffs, dtype=float)
+    mean, sd = mean_sd(d)
+    if sd == 0 or sd >= min_sd:
+        return d
+    return mean + (d - mean) * (min_sd / sd)
+
+
 def t_interval(diffs: Sequence[float], confidence: float) -> tuple[float, float]:
     """Two-sided Student t interval for the mean difference."""
     n = len(diffs)

@@ -138,12 +138,17 @@ def compare_metric(
     eq_low, eq_high = statistics.t_interval(diffs, 1 - 2 * alpha)
     # The original's difference is of two separate runs, not a pair of one seed.
     pi_low, pi_high = statistics.unpaired_prediction_interval(a, b, 1 - alpha)
+    # A sequential design decides its primary metric with its spread floored:
+    # its intervals and p-values take the same floor.
+    tested = diffs
+    if stopped is not None and metric == sequential.PRIMARY:
+        tested = statistics.with_min_sd(diffs, stopped.design.min_sd)
     # Signed so that "up" is the metric getting better.
-    better = diffs if spec.higher_is_better else -diffs
+    better = tested if spec.higher_is_better else -tested
     p_values = {
-        "p": statistics.p_difference(diffs),
-        "p_equivalence": statistics.p_equivalence(diffs, margin),
-        "p_beyond": statistics.p_beyond_margin(diffs, margin),
+        "p": statistics.p_difference(tested),
+        "p_equivalence": statistics.p_equivalence(tested, margin),
+        "p_beyond": statistics.p_beyond_margin(tested, margin),
         # One-sided halves of TOST: the variant shown not better (not worse) than
         # the reference by the margin or more; they contradict a claimed effect.
         "p_short_of_better": statistics.p_below(better, margin),
@@ -151,7 +156,7 @@ def compare_metric(
     }
     if stopped is not None:
         (low, high), (eq_low, eq_high) = sequential.repeated_intervals(
-            diffs, stopped.design, stopped.k
+            tested, stopped.design, stopped.k
         )
         sides = {"p": 2, "p_beyond": 2, "p_equivalence": 1}
         p_values = {
@@ -295,11 +300,12 @@ def judge_claim(
 ) -> dict:
     """One claim of the original against this study's seeds.
 
-    Better / worse claims are *supported* when every metric differs the claimed
-    way at level alpha (all must pass, so no correction is needed), *contradicted*
-    when any metric differs the other way after Holm, or when any is shown, one-sided
-    after Holm, to move the claimed way by less than its margin if at all (the
-    claimed effect is negligible), else *not shown*. A claim of
+    Better / worse claims are *contradicted* when any metric differs the other way
+    after Holm, or when any is shown, one-sided after Holm, to move the claimed way
+    by less than its margin if at all: a negligible effect contradicts the claim of
+    an effect, even where it is real (NEGLIGIBLE); else *supported* when every
+    metric differs the claimed way at level alpha (all must pass, so no correction
+    is needed), else *not shown*. A claim of
     no difference is *equivalent* when every metric passes TOST within its margin,
     *contradicted* when any metric's difference exceeds its margin after Holm, else
     *not shown equivalent*. Nothing is judged on one seed, on differences without
@@ -358,19 +364,19 @@ def judge_claim(
             out["reason"] = (
                 ", ".join(r["metric"] for r in opposite) + f" came out {OPPOSITE[expect]}"
             )
-        elif all(r["p"] < alpha and r["direction"] == expect for r in results):
-            out["status"] = "supported"
-            out["reason"] = "; ".join(
-                f"{r['metric']}: real, but shown smaller than ±{_margin(r)}" for r in short
-            )
         elif short:
             out["status"] = "contradicted"
             out["reason"] = "; ".join(
-                f"{r['metric']}: {expect} by less than {_margin(r)} if at all "
-                f"(one-sided test against the margin, p {r[f'p_short_of_{expect}_holm']:.3f} "
+                f"{r['metric']}: {expect} by less than {_margin(r)}"
+                + (" (real, but negligible)" if r["p"] < alpha and r["direction"] == expect
+                   else " if at all")
+                + f" (one-sided test against the margin, p {r[f'p_short_of_{expect}_holm']:.3f} "
                 "after Holm)"
                 for r in short
-            )
+            )  # fmt: skip
+        elif all(r["p"] < alpha and r["direction"] == expect for r in results):
+            out["status"] = "supported"
+            out["reason"] = ""
         else:
             out["status"] = "not shown"
             out["reason"] = "; ".join(
@@ -467,7 +473,9 @@ def judge(
         "original": original,
         "alpha": settings.alpha,
         "power": settings.power,
-        "sequential": sequence["design"] if sequence else None,
+        "sequential": {**sequence["design"], "outlook": outlook(sequence["looks"])}
+        if sequence
+        else None,
         "comparisons": judged_comparisons,
         "claims": [
             judge_claim(metrics, c, settings, original, stops.get((c["variant"], c["against"])))
@@ -478,6 +486,24 @@ def judge(
         "not_checkable": reference.get("not_checkable", []),
         "notes": reference.get("notes", []),
     }
+
+
+def outlook(looks) -> list[dict[str, Any]]:
+    """After each look that left comparisons open: how many, the best chance of one
+    being decided by the cap at the spread seen, the trainings going on would take,
+    and whether the cap looks hopeless for all of them."""
+    return [
+        {
+            "look": taken["look"],
+            "n": taken["n"],
+            "open": len(taken["open"]),
+            "best_chance": taken.get("best_chance"),
+            "trainings_to_cap": taken.get("trainings_to_cap"),
+            "hopeless": taken.get("hopeless", False),
+        }
+        for taken in looks
+        if taken["open"]
+    ]
 
 
 def json_safe(value):
