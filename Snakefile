@@ -22,10 +22,11 @@ from ablation.config import (
     check_schema,
     check_yaml_file,
     from_command_line,
+    normalize,
     replace_sets,
     resolve_bases,
 )
-from ablation import atomic, interrupts, slurm_status
+from ablation import atomic, interrupts, provenance, slurm_status
 from ablation.study import Study
 
 # config.yaml is the default study. A study named on the command line, `--config
@@ -86,6 +87,7 @@ try:
     resolve_bases(config)
     check_schema(config, CONFIG_SCHEMA)
     validate(config, "workflow/schemas/config.schema.yaml")
+    normalize(config)  # keys sorted: a result's identity is the study's meaning
     # The study, described once: every rule and script reads it (ablation/study.py).
     STUDY = Study.from_config(config)
 except ConfigError as exc:
@@ -111,6 +113,12 @@ REPORT_FRONT_PAGE = (
 report: REPORT_FRONT_PAGE
 
 
+refuse_report_before_study()
+# A study copied without .snakemake/ (cp -r, rsync, a tarball) gets back the
+# records of how its files were made, which it carries (ablation/provenance.py).
+if workflow.is_main_process:
+    provenance.restore(RESULTS)
+write_code_identities()
 record_unfinished_jobs()
 announce_sequential_cost()
 
@@ -128,6 +136,15 @@ slurm_status.accept_cancelled_by()
 onstart:
     if workflow.local_exec:
         interrupts.stop_jobs_on_signal()
+
+
+# The study keeps the records of how its files were made, finished or not.
+onsuccess:
+    provenance.save(RESULTS, also=[REPORT])
+
+
+onerror:
+    provenance.save(RESULTS, also=[REPORT])
 
 
 rule all:

@@ -614,3 +614,14 @@ def test_the_depth_study_holds_the_dense_head_fixed(study_copy):
     assert report.count("**The parameters move with the change**: the dense head sees the same 64") == 2
     assert "baseline_gap with no change" not in report and "shallower_gap" in report
     assert "baseline_gap with `conv_filters: [32, 64]`." in report
+
+
+def test_the_html_report_asked_before_the_study_says_which_command_builds_it(tmp_path):
+    project = project_copy(tmp_path / "project", tiny_config())
+    result = snakemake(project, "--report", "report.html", cores=None)
+    assert result.returncode != 0
+    assert (
+        "snakemake --report: this study is not built yet (report.md is missing): build it "
+        "first with `snakemake --cores 4 report.md`, then run snakemake --report again"
+    ) in result.stderr
+    assert not (project / "results" / "metrics.csv").exists()

@@ -9,7 +9,8 @@ from pathlib import Path
 from ablation import dataset_checks, design_lock, metrics, sequential
 from ablation.config import ConfigError
 from ablation.errors import DataError
-from ablation.code import code_identity
+from ablation.code import code_identity, rule_definition
+from snakemake.io import strip_wildcard_constraints
 from ablation.figures import FIGURES, render as render_figure_text
 
 # Files of the workflow itself, found from the Snakefile, as paths relative to the
@@ -59,6 +60,18 @@ def refuse_default_study_path(path):
     )
 
 
+def refuse_report_before_study():
+    """snakemake --report collects the study's flagged files: before the study is
+    built there are none, and Snakemake's own words ("File report.md marked for
+    report but does not exist") do not say what to run first."""
+    asked = any(a == "--report" or a.startswith("--report=") for a in sys.argv[1:])
+    if asked and workflow.is_main_process and not os.path.exists(REPORT):
+        raise WorkflowError(
+            f"snakemake --report: this study is not built yet ({REPORT} is missing): "
+            f"build it first with `{study_command()}`, then run snakemake --report again"
+        )
+
+
 TRAIN_BENCHMARK = f"{RESULTS}/benchmarks/train/{{variant}}/seed{{seed}}.tsv"
 VERDICT_METRICS = list(metrics.COMPARED)
 
@@ -70,17 +83,40 @@ wildcard_constraints:
     k=r"[1-9][0-9]*",
 
 
-def code(script):
-    """The identity of the code a job of rule script ``script`` runs, as a file for
-    its input: the script and every library module it imports, normalized
-    (ablation/code.py). Rewritten here only when that code changed, so a comment,
-    a docstring, a touch or a copy reruns nothing, and a real change reruns the
-    rules that run it. (Snakemake's own check of a script's date is off:
-    rerun-triggers in profiles/default.)"""
-    out = Path(f"{RESULTS}/code/{Path(script).stem}.txt")
-    if workflow.is_main_process:
-        code_identity(SCRIPTS / script, SCRIPTS / "ablation", SCRIPTS, out)
-    return str(out)
+def code(rule_name):
+    """The identity of what a job of rule ``rule_name`` runs, as a file for its
+    input: the rule's script and every library module it imports, normalized
+    (ablation/code.py), and the rule as declared (which input plays which role).
+    Written once every rule is read (write_code_identities), and only when it
+    changed, so a comment, a docstring, a touch or a copy reruns nothing, and a
+    real change reruns the jobs it reaches. (Snakemake's own check of a script's
+    date is off: rerun-triggers in profiles/default.)"""
+    return f"{RESULTS}/code/{rule_name}.txt"
+
+
+def write_code_identities():
+    if not workflow.is_main_process:
+        return
+    for declared in workflow.rules:
+        named = dict(declared.input._allitems())
+        if "code" not in named or not declared.script:
+            continue
+        roles = [
+            *[("input", n, v) for n, v in declared.input._allitems() if n != "code"],
+            # Without their wildcard constraints (which list the study's variants).
+            *[
+                ("output", n, strip_wildcard_constraints(str(v)))
+                for n, v in declared.output._allitems()
+            ],
+            *[("params", n, v) for n, v in declared.params._allitems()],
+        ]
+        code_identity(
+            Path(os.path.relpath(os.path.normpath(Path(declared.basedir) / declared.script))),
+            SCRIPTS / "ablation",
+            SCRIPTS,
+            Path(named["code"]),
+            rule_definition(roles),
+        )
 
 
 def figure_folder(figure, variant="{variant}"):

@@ -38,7 +38,7 @@ else:
 rule split:
     input:
         data=DATASET_FILE,
-        code=code("split.py"),
+        code=code("split"),
     output:
         train=f"{RESULTS}/data/train.npz",
         validation=f"{RESULTS}/data/validation.npz",

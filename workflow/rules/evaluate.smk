@@ -3,7 +3,7 @@ rule evaluate:
         model=rules.train.output.model,
         test=rules.split.output.test,
         finished=[rules.train.log.status, rules.split.log.status],
-        code=code("evaluate.py"),
+        code=code("evaluate"),
     output:
         report(
             f"{RUN}/test_metrics.json",
@@ -37,7 +37,7 @@ rule metrics:
         tests=lambda wc: run_files("test_metrics.json"),
         layers=lambda wc: run_files("layers.json"),
         finished=lambda wc: finished(rules.train) + finished(rules.evaluate),
-        code=code("metrics.py"),
+        code=code("metrics"),
     output:
         report(
             f"{RESULTS}/metrics.csv",
@@ -65,7 +65,7 @@ rule verdicts:
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
         design=[DESIGN_FILE] if SEQUENTIAL else [],
         looks=looks,
-        code=code("verdicts.py"),
+        code=code("verdicts"),
     output:
         f"{RESULTS}/verdicts.json",
     log:

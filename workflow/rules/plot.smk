@@ -60,7 +60,7 @@ for _key, _figure in FIGURES.items():
             f"plot_{_key}"
         input:
             unpack(lambda wc, figure=_figure: figure_inputs(figure, wc)),
-            code=code("plot.py"),
+            code=code(f"plot_{_key}"),
         output:
             report(
                 figure_path(_figure),

@@ -21,7 +21,7 @@ rule report:
         ],
         template=WORKFLOW_DIR / "templates" / "report.md.j2",
         front_page=WORKFLOW_DIR / "templates" / "front_page.rst.j2",
-        code=code("report.py"),
+        code=code("report"),
     output:
         markdown=report(
             REPORT,

@@ -5,7 +5,7 @@
 
 rule design:
     input:
-        code=code("design.py"),
+        code=code("design"),
     output:
         DESIGN_FILE,
     log:
@@ -31,7 +31,7 @@ rule design:
 checkpoint look:
     input:
         unpack(look_inputs),
-        code=code("look.py"),
+        code=code("look"),
     output:
         LOOK,
     log:

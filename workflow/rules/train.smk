@@ -3,7 +3,7 @@ rule train:
         train=rules.split.output.train,
         validation=rules.split.output.validation,
         finished=rules.split.log.status,
-        code=code("train.py"),
+        code=code("train"),
     output:
         model=f"{RUN}/model.keras",
         history=report(

@@ -16,4 +16,4 @@ def main(smk):
     logging.info("test loss %.4f, accuracy %.4f", scores["test_loss"], scores["test_accuracy"])
 
 
-run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake), code=snakemake.input.code)  # noqa: F821

@@ -22,4 +22,4 @@ def main(smk):
     metrics_table.write_metrics(smk.output[0], rows)
 
 
-run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake), code=snakemake.input.code)  # noqa: F821

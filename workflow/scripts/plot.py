@@ -37,4 +37,4 @@ def main(smk):
     figure.draw(data, smk.output[0], smk.wildcards.get("variant"))
 
 
-run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake), code=snakemake.input.code)  # noqa: F821

@@ -46,4 +46,4 @@ def main(smk):
     atomic.write_text(smk.output.front_page, reporting.render(inp.front_page, context))
 
 
-run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake), code=snakemake.input.code)  # noqa: F821

@@ -20,4 +20,4 @@ def main(smk):
         logging.info("%s: %d images -> %s", name, len(x), smk.output[name])
 
 
-run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake), code=snakemake.input.code)  # noqa: F821

@@ -37,4 +37,4 @@ def main(smk):
     training.remove_checkpoints(smk.params.checkpoint_dir)
 
 
-run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake), code=snakemake.input.code)  # noqa: F821

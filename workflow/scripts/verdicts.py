@@ -32,4 +32,4 @@ def main(smk):
     atomic.write_json(smk.output[0], verdicts.json_safe(judged))
 
 
-run_logged(snakemake.log, lambda: main(snakemake))  # noqa: F821
+run_logged(snakemake.log, lambda: main(snakemake), code=snakemake.input.code)  # noqa: F821

@@ -13,9 +13,14 @@ rule's jobs exactly when what they run changed.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import hashlib
+import json
+import sys
+import types
 from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 from . import atomic
 
@@ -104,10 +109,71 @@ def identity(script: Path, package_dir: Path, relative_to: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def code_identity(script: Path, package_dir: Path, relative_to: Path, out: Path) -> Path:
-    """Write ``identity`` to ``out`` where it differs from what is there (a file
-    left as it is keeps its date); return ``out``."""
+def code_identity(
+    script: Path, package_dir: Path, relative_to: Path, out: Path, definition: Sequence[str] = ()
+) -> Path:
+    """Write ``identity`` and the rule's ``definition`` lines to ``out`` where they
+    differ from what is there (a file left as it is keeps its date); return ``out``."""
     text = identity(script, package_dir, relative_to)
+    if definition:
+        text += "# The rule as declared: each input, output and param by its role.\n"
+        text += "".join(f"{line}\n" for line in definition)
     if not out.is_file() or out.read_text(encoding="utf-8") != text:
         atomic.write_text(out, text)
     return out
+
+
+def rule_definition(items: Iterable[tuple[str, str | None, Any]]) -> list[str]:
+    """One line per (kind, name, value) of a rule's declaration: which file or value
+    plays which role. Snakemake compares a job's inputs and params as sets, so two
+    inputs swapped, or a param moved to another name, go unseen; here they change
+    the identity. A function (an input or params function) stands as its code."""
+    return [f"{kind} {name or '-'}: {_declared(value)}" for kind, name, value in items]
+
+
+def _declared(value) -> str:
+    # A function Snakemake wraps (an input function, flagged by unpack()): the function.
+    value = getattr(getattr(value, "_file", value), "callable", None) or value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = (f"{f.name}={_declared(getattr(value, f.name))}" for f in dataclasses.fields(value))
+        return f"{type(value).__name__}({', '.join(fields)})"
+    if callable(value) and hasattr(value, "__code__"):
+        defaults = [_declared(d) for d in (value.__defaults__ or ())]
+        return f"function {_code_hash(value.__code__)} defaults {defaults}"
+    if callable(value):  # no code of its own to read: refuse rather than guess
+        raise TypeError(f"a rule declares {value!r}, which has no code to identify")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_declared(v) for v in value) + "]"
+    if isinstance(value, (dict, bool, int, float, type(None))):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def _code_hash(co: types.CodeType) -> str:
+    """A function's code by what it does: its bytecode, names and constants (nested
+    functions the same way), not its file or line."""
+    consts = [
+        _code_hash(c) if isinstance(c, types.CodeType)
+        else repr(sorted(map(repr, c))) if isinstance(c, frozenset)  # no hash-seed order
+        else repr(c)
+        for c in co.co_consts
+    ]  # fmt: skip
+    parts = [co.co_code.hex(), co.co_names, co.co_varnames, co.co_freevars, consts]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def unseen_modules(identity_file: str | Path) -> list[str]:
+    """The library modules this process has loaded that the job's code identity
+    (``identity_file``, as ``identity`` wrote it) does not list: loaded some way
+    the identity cannot follow (importlib, __import__), so a change to them would
+    rerun nothing."""
+    lines = Path(identity_file).read_text(encoding="utf-8").splitlines()
+    listed = {line.split()[0] for line in lines if line and not line.startswith("#")}
+    loaded = [
+        name for name in sys.modules if name == PACKAGE or name.startswith(f"{PACKAGE}.")
+    ]
+    paths = {
+        name: f"{PACKAGE}/__init__.py" if name == PACKAGE else f"{PACKAGE}/{name.split('.')[1]}.py"
+        for name in loaded
+    }
+    return sorted(path for path in paths.values() if path not in listed)

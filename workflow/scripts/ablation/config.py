@@ -31,7 +31,29 @@ def read_config(path) -> dict[str, Any]:
     resolve_bases(config)
     check_schema(config, SCHEMA)
     validate(config, str(SCHEMA))
+    normalize(config)
     return config
+
+
+def normalize(config: dict[str, Any]) -> None:
+    """The study by its meaning, in place: every mapping's keys sorted, at any depth,
+    but the order of the variants (the report's order) and of lists. Key order in a
+    study file, or a line left out where it held the default (the schema fills it
+    in), then changes no params, so it retrains nothing."""
+
+    def ordered(value, keep_order=False):
+        if isinstance(value, dict):
+            keys = list(value) if keep_order else sorted(value)
+            return {k: ordered(value[k]) for k in keys}
+        if isinstance(value, list):
+            return [ordered(v) for v in value]
+        return value
+
+    normalized = {
+        key: ordered(value, keep_order=key == "variants") for key, value in config.items()
+    }
+    config.clear()
+    config.update(dict(sorted(normalized.items())))
 
 
 def describe_schema_error(error) -> str:

@@ -65,12 +65,16 @@ def _interrupt_once() -> None:
         pass
 
 
-def run_logged(logs, work: Callable[[], object]) -> None:
+def run_logged(logs, work: Callable[[], object], code: str | None = None) -> None:
     """Run ``work()`` with output to the job's log (``logs[0]``); exit 1 with a
     one-line cause on an expected error (bad data, impossible architecture).
 
     ``logs.status``, where the rule declares one, reads "running" until ``work()``
     has returned, then "done" (see job_log in rules/common.smk).
+
+    ``code``: the job's code identity file (ablation/code.py). A job that loaded a
+    library module the identity does not list fails, naming it: a change to that
+    module would otherwise leave its results stale.
     """
     _interrupt_once()
     log_path = logs[0]
@@ -88,6 +92,8 @@ def run_logged(logs, work: Callable[[], object]) -> None:
             )
             try:
                 work()
+                if code:
+                    check_code_seen(code)
             except StudyError as exc:
                 logging.error("%s", exc)
                 raise
@@ -113,6 +119,20 @@ def run_logged(logs, work: Callable[[], object]) -> None:
         sys.exit(1)
     if status:
         atomic.write_text(status, "done\n")
+
+
+def check_code_seen(identity_file: str) -> None:
+    from .code import unseen_modules
+
+    unseen = unseen_modules(identity_file)
+    if unseen:
+        names = ", ".join(f"workflow/scripts/{path}" for path in unseen)
+        first = unseen[0].removesuffix(".py").replace("/", ".")
+        raise StudyError(
+            f"code: this job loaded {names}, which its code identity {identity_file} does "
+            "not list (a module loaded by importlib or __import__ is not seen, so a change "
+            f"to it would rerun nothing); import it plainly (import {first}) and run again"
+        )
 
 
 def input_paths(value) -> list[str]:
