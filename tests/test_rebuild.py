@@ -391,3 +391,12 @@ def test_a_study_copied_into_a_fresh_clone_rebuilds_nothing(tiny_study, tmp_path
     plan = check(snakemake(clone, "-n", "report.md"))
     assert "Params have changed since last execution" in plan.stdout + plan.stderr
     assert planned(clone) == chain("baseline") | chain("with_bn") | AGGREGATES
+
+
+def test_one_figures_caption_redraws_that_figure_and_the_report(study_copy):
+    figures = study_copy / "workflow" / "scripts" / "ablation" / "figures.py"
+    text = figures.read_text()
+    edited = text.replace('"same axes: the mean over seeds', '"same axes: the mean of the seeds')
+    assert edited != text
+    figures.write_text(edited)
+    assert planned(study_copy) == {"results/comparison/curves.png"} | REPORT

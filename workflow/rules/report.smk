@@ -56,6 +56,9 @@ rule report:
         },
         # Each of input.figures, in order: its key and variant.
         figures=[{"key": key, "variant": v} for key, v, _ in figure_files()],
+        # The figures' alt texts and captions, which the report shows (the code
+        # identity leaves them out: ablation/code.py).
+        figure_words={key: [f.alt, f.caption] for key, f in FIGURES.items()},
         margins=config["statistics"]["margins"],
         config_sha256=STUDY.config_sha256,
         project_dir=os.path.relpath(workflow.basedir),

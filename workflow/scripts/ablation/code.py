@@ -27,8 +27,17 @@ from . import atomic
 PACKAGE = "ablation"
 
 
+# Words for the reader in the figures' registry (ablation/figures.py): not what a
+# job computes. The jobs that show them take them as params (each figure's rule its
+# caption, the report all of them), so a caption's edit redraws that figure alone.
+READER_WORDS = {"Figure": ("alt", "caption")}
+
+
 def _without_docstrings(tree: ast.AST) -> ast.AST:
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            words = READER_WORDS.get(node.func.id, ())
+            node.keywords = [k for k in node.keywords if k.arg not in words]
         body = getattr(node, "body", None)
         if (
             isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
