@@ -341,3 +341,48 @@ def test_a_signal_to_snakemake_alone_stops_the_training_and_the_rerun_resumes_it
     facts = json.loads((project / run / "training.json").read_text())
     assert facts["resumed_after_epoch"] >= 1
     assert facts["weights_sha256"] == expected
+
+
+@pytest.mark.workflow
+def test_kill_9_of_snakemake_stops_its_training_and_the_rerun_loses_at_most_an_epoch(
+    tiny_study, tmp_path
+):
+    """`kill -9` of Snakemake's process alone: nothing tells its jobs. The training
+    notices Snakemake is gone and stops, keeping its checkpoints (it used to train
+    on unseen to its end and delete them, and the rerun trained from epoch 0); after
+    --unlock the rerun resumes from the last finished epoch, to the same weights."""
+    import psutil
+
+    run = Path("results/with_bn/seed1")
+    config = resume_config(epochs=8)
+    reference = new_project(tmp_path / "reference", tiny_study, config)
+    check(snakemake(reference, "variant_with_bn"))
+    expected = json.loads((reference / run / "training.json").read_text())["weights_sha256"]
+
+    project = new_project(tmp_path / "killed", tiny_study, config)
+    checkpoints = project / "results" / "checkpoints" / "with_bn" / "seed1"
+    job = subprocess.Popen(
+        [SNAKEMAKE, "--cores", "2", "variant_with_bn"], cwd=project,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 600
+    while not list(checkpoints.glob("epoch-*.json")):
+        assert job.poll() is None, "the run ended before its first checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint after 10 minutes"
+        time.sleep(0.2)
+    jobs = psutil.Process(job.pid).children(recursive=True)
+    job.send_signal(signal.SIGKILL)  # Snakemake alone: its jobs are orphaned
+    job.wait()
+    reached = max(int(p.stem.split("-")[1]) for p in checkpoints.glob("epoch-*.json"))
+    gone, alive = psutil.wait_procs(jobs, timeout=60)
+    assert not alive, f"the orphaned training still runs: {alive}"
+    assert list(checkpoints.glob("epoch-*.keras")), "its checkpoints were removed"
+    log = (project / "results" / "logs" / "train" / "with_bn" / "seed1.log").read_text()
+    assert "Snakemake's process is gone: stopping, the checkpoints kept" in log
+
+    check(snakemake(project, "--unlock", cores=None))
+    check(snakemake(project, "variant_with_bn"))
+    facts = json.loads((project / run / "training.json").read_text())
+    assert facts["resumed_after_epoch"] >= reached
+    assert facts["weights_sha256"] == expected
+    assert not (project / "results" / "checkpoints").exists()  # removed once evaluated

@@ -33,6 +33,9 @@ STUDY_DIR = STUDY.folder
 RESULTS = STUDY.results
 REPORT = STUDY.report
 RUN = f"{RESULTS}/{{variant}}/seed{{seed}}"
+# A training's per-epoch checkpoints: kept until its evaluation (Snakemake has then
+# accepted the training's outputs).
+CHECKPOINTS = f"{RESULTS}/checkpoints/{{variant}}/seed{{seed}}"
 # TensorFlow threads of a training or evaluation job: the study's, never --cores'
 # share or a cluster job's CPUs (another count trains other weights). On CPUs, 1
 # lets trainings run side by side as far as --cores allows, the fastest way

@@ -22,6 +22,8 @@ rule evaluate:
     params:
         num_classes=DATASET_SPEC.num_classes,
         numerics=config["numerics"],
+        # The training's checkpoints, removed once its outputs are evaluated.
+        checkpoint_dir=lambda wc: CHECKPOINTS.format(**wc),
     message:
         "Evaluating {wildcards.variant} seed {wildcards.seed} on the test set"
     script:

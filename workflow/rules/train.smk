@@ -35,7 +35,7 @@ rule train:
         training=lambda wc: STUDY.trainings[wc.variant],
         numerics=config["numerics"],
         # Per-epoch checkpoints for resuming a killed job; not an output.
-        checkpoint_dir=lambda wc: f"{RESULTS}/checkpoints/{wc.variant}/seed{wc.seed}",
+        checkpoint_dir=lambda wc: CHECKPOINTS.format(**wc),
         # Used when config `execution: tensorboard` is on (it changes no result).
         tensorboard_dir=lambda wc: f"{RESULTS}/tensorboard/{wc.variant}/seed{wc.seed}",
     message:

@@ -14,6 +14,9 @@ def main(smk):
     scores = evaluation.evaluate(smk.input.model, x, y, batch, smk.params.num_classes)
     atomic.write_json(smk.output[0], scores)
     logging.info("test loss %.4f, accuracy %.4f", scores["test_loss"], scores["test_accuracy"])
+    # The training's last checkpoint was kept until Snakemake accepted its outputs
+    # (a training that ended while Snakemake was gone is resumed at no cost).
+    atomic.remove_folder(smk.params.checkpoint_dir)
 
 
 run_logged(snakemake.log, lambda: main(snakemake), code=snakemake.input.code)  # noqa: F821

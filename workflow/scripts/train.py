@@ -34,7 +34,6 @@ def main(smk):
         layers_path=smk.output.layers,
         facts_path=smk.output.facts,
     )
-    training.remove_checkpoints(smk.params.checkpoint_dir)
 
 
 run_logged(snakemake.log, lambda: main(snakemake), code=snakemake.input.code)  # noqa: F821

@@ -70,3 +70,18 @@ def has_room(folder: str | os.PathLike = ".", size: int = START_SPACE) -> bool:
             return False
         raise
     return True
+
+
+def remove_folder(folder, empty_parents: int = 2) -> None:
+    """Remove ``folder`` and whatever is in it, then up to ``empty_parents`` of its
+    parents where that left them empty."""
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+    parent = Path(folder).parent
+    for _ in range(empty_parents):
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent

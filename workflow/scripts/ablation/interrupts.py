@@ -7,14 +7,19 @@ SIGTERM, a ``nohup`` wrapper, a batch system) does not reach the jobs: on SIGINT
 Snakemake waits for them, so a training ran to its last epoch, was then marked
 incomplete and its checkpoints removed, and the next run trained it again from
 epoch 0; on SIGTERM it waits for every running job to finish, however long. This
-module makes both signals act as Ctrl-C does.
+module makes both signals act as Ctrl-C does, and lets a training notice that
+Snakemake's process is gone altogether (``kill -9``), which no signal reports.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 
 import psutil
+
+# The pid of the Snakemake process that runs this machine's jobs, for its jobs.
+SNAKEMAKE_PID = "ABLATION_SNAKEMAKE_PID"
 
 
 def signal_children(signum: int = signal.SIGINT) -> list[int]:
@@ -48,4 +53,18 @@ def stop_jobs_on_signal() -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    os.environ[SNAKEMAKE_PID] = str(os.getpid())  # inherited by every job
+
+
+def snakemake_is_gone() -> bool:
+    """Whether the Snakemake process this job was started by has ended (killed
+    with no chance to stop its jobs). False where no such process is known: a
+    cluster job, a test calling in."""
+    pid = os.environ.get(SNAKEMAKE_PID)
+    if not pid:
+        return False
+    try:
+        return psutil.Process(int(pid)).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from . import atomic, devices, models
+from . import atomic, devices, interrupts, models
 from .metrics import CURVES
 from .pipeline import evaluation_batches, training_batches
 
@@ -87,6 +87,28 @@ def epoch_checkpoint_callback(
                 progress(progress_line(label, row, epochs, history))
 
     return EpochCheckpoint()
+
+
+def stop_when_snakemake_is_gone(every_seconds: float = 1.0):
+    """A Keras callback that stops the training (as Ctrl-C does: its checkpoints
+    kept) once the Snakemake process that started it is gone, killed with
+    ``kill -9`` or lost with its terminal. Otherwise the orphan would train on to
+    its end unseen, while the rerun trains the same run beside it."""
+    import keras
+
+    class StopWhenSnakemakeGone(keras.callbacks.Callback):
+        _checked = 0.0
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.monotonic()
+            if now - self._checked < every_seconds:
+                return
+            self._checked = now
+            if interrupts.snakemake_is_gone():
+                log.error("Snakemake's process is gone: stopping, the checkpoints kept")
+                raise KeyboardInterrupt
+
+    return StopWhenSnakemakeGone()
 
 
 def _checkpoint_paths(directory: Path, epoch: int) -> tuple[Path, Path]:
@@ -210,6 +232,7 @@ def train(
                 epoch_checkpoint_callback(
                     checkpoint_dir, job_fingerprint, history, epochs, progress, label
                 ),
+                stop_when_snakemake_is_gone(),
                 *([keras.callbacks.TensorBoard(str(tensorboard_dir))] if tensorboard_dir else []),
             ],
             shuffle=False,  # the batches are already shuffled, by (seed, epoch)
@@ -260,15 +283,3 @@ def write_outputs(result: dict[str, Any], model_path, history_path, layers_path,
         non_trainable_params=table["non_trainable_params"],
     )
     atomic.write_json(facts_path, facts)
-
-
-def remove_checkpoints(checkpoint_dir) -> None:
-    """Once the outputs are written, the checkpoints are no longer needed."""
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    parent = Path(checkpoint_dir).parent
-    # Leave no empty per-variant folders behind either.
-    for folder in (parent, parent.parent):
-        try:
-            folder.rmdir()
-        except OSError:
-            break
