@@ -5,6 +5,7 @@
 #
 # The study is config.yaml; profiles/ say where and how jobs run.
 
+import atexit
 import os
 import sys
 
@@ -26,7 +27,7 @@ from ablation.config import (
     replace_sets,
     resolve_bases,
 )
-from ablation import atomic, interrupts, provenance, slurm_status
+from ablation import atomic, interrupts, provenance, run_state, slurm_status
 from ablation.study import Study
 
 # config.yaml is the default study. A study named on the command line, `--config
@@ -114,6 +115,7 @@ report: REPORT_FRONT_PAGE
 
 
 refuse_report_before_study()
+refuse_a_locked_folder()
 # A study copied without .snakemake/ (cp -r, rsync, a tarball) gets back the
 # records of how its files were made, which it carries (ablation/provenance.py).
 if workflow.is_main_process:
@@ -145,6 +147,13 @@ onsuccess:
 
 onerror:
     provenance.save(RESULTS, also=[REPORT])
+    # The last line on the screen, after Snakemake's own: what stopped, what is
+    # kept, how to continue.
+    atexit.register(
+        print,
+        run_state.stopped_line(RESULTS, REPORT, run_state.command_as_typed()),
+        file=sys.stderr,
+    )
 
 
 rule all:

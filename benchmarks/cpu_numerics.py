@@ -167,12 +167,15 @@ def main() -> None:
     print(f"\nsetting           variant          tiny-study weights SHA-256   "
           f"img/s (median) vs {settings[0]}   img/cpu-s (median) vs {settings[0]}")  # fmt: skip
     for variant in variants:
+
         def median(setting, key):
             return statistics.median(x[key] for x in results[(setting, variant)])
 
         for setting in settings:
             shas = {x["tiny_sha256"] for x in results[(setting, variant)]}  # one: deterministic
-            wall, cpu = median(setting, "images_per_second"), median(setting, "images_per_cpu_second")
+            wall, cpu = median(setting, "images_per_second"), median(
+                setting, "images_per_cpu_second"
+            )
             print(f"{setting:17} {variant:16} {','.join(sorted(s[:16] for s in shas)):28} "
                   f"{wall:7.1f} {wall / median(settings[0], 'images_per_second'):6.2f}x "
                   f"{cpu:12.1f} {cpu / median(settings[0], 'images_per_cpu_second'):6.2f}x")  # fmt: skip

@@ -90,6 +90,7 @@ def main() -> None:
     trainings = len(config["variants"]) * args.seeds
     images = trainings * round(args.train_limit * (1 - config["split"]["validation_fraction"]))
     c = args.cores
+
     # name -> (--cores, other options)
     def threads(t):  # the target comes first: --config takes every word after it
         return ("--set-threads", f"train={t}", "--config", f"numerics={{threads: {t}}}")

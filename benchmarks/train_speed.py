@@ -34,7 +34,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from ablation import config, dataset_checks, datasets, devices, models, pipeline, splits, training  # noqa: E402
+from ablation import (
+    config,
+    dataset_checks,
+    datasets,
+    devices,
+    models,
+    pipeline,
+    splits,
+    training,
+)  # noqa: E402
 from ablation.study import Study  # noqa: E402
 
 

@@ -28,6 +28,19 @@ NOT_PROJECT = shutil.ignore_patterns(
 )  # fmt: skip
 
 
+# Tests that build or copy the tiny study (a real Snakemake run, real training).
+SLOW_FIXTURES = {"tiny_study", "study_copy", "mnist_npz"}
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that runs the real Snakefile, or needs the tiny study, is `slow`:
+    `pytest -m "not slow"` runs the rest, in a few minutes."""
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("workflow") or uses & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+
+
 def project_copy(dest: Path, config: dict | None = None) -> Path:
     """A copy of the project, as a user's clone, optionally with another config.yaml.
 

@@ -22,7 +22,10 @@ CLIENTS = ("sbatch", "squeue", "srun", "scontrol", "sinfo")
 
 
 def missing_binaries() -> list[str]:
-    found = {name: shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin") for name in DAEMONS + CLIENTS}
+    found = {
+        name: shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+        for name in DAEMONS + CLIENTS
+    }
     return [name for name, path in found.items() if not path]
 
 
@@ -52,9 +55,7 @@ class SlurmCluster:
 
     @property
     def env(self) -> dict[str, str]:
-        return dict(
-            os.environ, SLURM_CONF=str(self.conf), PATH=f"{self.bin}:{os.environ['PATH']}"
-        )
+        return dict(os.environ, SLURM_CONF=str(self.conf), PATH=f"{self.bin}:{os.environ['PATH']}")
 
     def _write_config(self) -> None:
         r = self.root
@@ -65,8 +66,7 @@ class SlurmCluster:
         key.chmod(0o600)
         # Memory: leave a margin for the OS; DefMemPerCPU lets jobs without --mem run.
         memory = max(2000, _mem_mb() - 2000)
-        self.conf.write_text(
-            f"""\
+        self.conf.write_text(f"""\
 ClusterName=ablationtest
 SlurmctldHost={self.host}
 SlurmUser=root
@@ -98,17 +98,14 @@ SlurmdLogFile={r}/logs/slurmd.log
 NodeName={self.host} CPUs={self.cpus} RealMemory={memory} Gres=gpu:{self.gpus} State=UNKNOWN
 PartitionName=cpu Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes=ALL MaxTime=INFINITE State=UP
-"""
-        )
+""")
         # Fake GPUs: without File= the node is marked INVALID; each needs its own.
         devices = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random")[: self.gpus]
         (r / "gres.conf").write_text(
             "AutoDetect=off\n" + "".join(f"Name=gpu File={d}\n" for d in devices)
         )
         srun = self.bin / "srun"
-        srun.write_text(
-            f'#!/bin/sh\nSLURM_CONF={self.conf} exec {shutil.which("srun")} "$@"\n'
-        )
+        srun.write_text(f'#!/bin/sh\nSLURM_CONF={self.conf} exec {shutil.which("srun")} "$@"\n')
         srun.chmod(0o755)
 
     def _spawn(self, *cmd: str) -> None:
@@ -137,8 +134,10 @@ PartitionName=gpu Nodes=ALL MaxTime=INFINITE State=UP
         done = subprocess.run(
             ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, env=self.env
         )
-        return done.returncode == 0 and done.stdout.split() and all(
-            s.startswith("idle") for s in done.stdout.split()
+        return (
+            done.returncode == 0
+            and done.stdout.split()
+            and all(s.startswith("idle") for s in done.stdout.split())
         )
 
     def _wait(self, ready, timeout: float, what: str) -> None:

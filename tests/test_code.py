@@ -37,7 +37,12 @@ def test_what_the_code_does_changes_the_identity():
 def test_a_script_runs_the_modules_it_imports_and_theirs():
     files = {p.relative_to(SCRIPTS).as_posix() for p in code.closure(SCRIPTS / "train.py", LIBRARY)}
     # train.py imports training, which imports models; plotting is not run.
-    assert {"train.py", "ablation/training.py", "ablation/models.py", "ablation/pipeline.py"} <= files
+    assert {
+        "train.py",
+        "ablation/training.py",
+        "ablation/models.py",
+        "ablation/pipeline.py",
+    } <= files
     assert "ablation/plotting.py" not in files and "ablation/verdicts.py" not in files
 
 

@@ -26,7 +26,9 @@ class RunsACommand:
 def test_whitelist_unpickler_refuses_code_execution(tmp_path):
     marker = tmp_path / "pwned"
     payload = pickle.dumps(RunsACommand(marker))
-    pickle.loads(pickle.dumps(1))  # plain pickle works here, so the refusal below is the whitelist's
+    pickle.loads(
+        pickle.dumps(1)
+    )  # plain pickle works here, so the refusal below is the whitelist's
     with pytest.raises(pickle.UnpicklingError, match=r"refused to unpickle (posix|os)\.system"):
         unpickler.load_numpy_pickle(payload)
     assert not marker.exists()
@@ -69,7 +71,9 @@ def test_npz_with_pickled_objects_is_refused(tmp_path):
     path = tmp_path / "evil.npz"
     np.savez(path, x_train=np.array([{"a": 1}], dtype=object), y_train=np.zeros(1),
              x_test=np.zeros(1), y_test=np.zeros(1))  # fmt: skip
-    with pytest.raises(DataError, match=r"evil\.npz: holds pickled object arrays.*allow_pickle=False"):
+    with pytest.raises(
+        DataError, match=r"evil\.npz: holds pickled object arrays.*allow_pickle=False"
+    ):
         npz.read_npz(path, str(path))
 
 
@@ -104,7 +108,9 @@ def test_downloaded_mnist_is_verified_mnist(mnist_npz):
     ids=["shape", "dtype", "label-range", "label-counts"],
 )
 def test_verification_names_what_is_wrong(mnist_npz, corrupt, message):
-    arrays = {k: v.copy() for k, v in dataset_checks.load_dataset(mnist_npz, datasets.MNIST).items()}
+    arrays = {
+        k: v.copy() for k, v in dataset_checks.load_dataset(mnist_npz, datasets.MNIST).items()
+    }
     corrupt(arrays)
     with pytest.raises(DataError, match=message):
         dataset_checks.verify_arrays(arrays, datasets.MNIST, "bad.npz")
@@ -152,10 +158,11 @@ def test_checksum_mismatch_is_an_error_and_writes_nothing(mnist_npz, tmp_path):
 
 
 def test_no_reachable_source_lists_every_attempt(tmp_path):
-    with pytest.raises(DataError, match=r"no data source could be reached: http://127\.0\.0\.1:9.*no-such-package"):
+    with pytest.raises(
+        DataError, match=r"no data source could be reached: http://127\.0\.0\.1:9.*no-such-package"
+    ):
         sources.download(tmp_path / "mnist.npz", UNREACHABLE)
     assert list(tmp_path.iterdir()) == []
-
 
 
 def served(spec_url: str, sha256: str) -> dataset_checks.DatasetSpec:
@@ -175,13 +182,17 @@ def test_download_over_http_is_verified_and_written(mnist_npz, http_folder, tmp_
     dataset_checks.load_dataset(dest, datasets.MNIST)
 
 
-def test_a_mirror_is_fetched_instead_and_held_to_the_registrys_hash(mnist_npz, http_folder, tmp_path):
+def test_a_mirror_is_fetched_instead_and_held_to_the_registrys_hash(
+    mnist_npz, http_folder, tmp_path
+):
     folder, url = http_folder
     shutil.copy(mnist_npz, folder / "mnist.npz")
     (folder / "other.npz").write_bytes(mnist_npz.read_bytes()[:-100])  # truncated copy
     spec = served("http://127.0.0.1:9/mnist.npz", dataset_checks.file_sha256(mnist_npz))
     out = tmp_path / "out"
-    assert sources.download(out / "mnist.npz", spec, mirror=f"{url}/mnist.npz") == f"{url}/mnist.npz"
+    assert (
+        sources.download(out / "mnist.npz", spec, mirror=f"{url}/mnist.npz") == f"{url}/mnist.npz"
+    )
     assert sorted(p.name for p in out.iterdir()) == ["mnist.npz", "mnist.npz.sha256"]
     for written in out.iterdir():
         written.unlink()
@@ -193,6 +204,8 @@ def test_a_mirror_is_fetched_instead_and_held_to_the_registrys_hash(mnist_npz, h
 def test_a_file_missing_on_the_server_passes_to_the_next_source(http_folder, tmp_path):
     _, url = http_folder
     out = tmp_path / "out"
-    with pytest.raises(DataError, match=r"reached: http://127\.0\.0\.1:\d+/mnist\.npz: 404 .*no-such-package"):
+    with pytest.raises(
+        DataError, match=r"reached: http://127\.0\.0\.1:\d+/mnist\.npz: 404 .*no-such-package"
+    ):
         sources.download(out / "mnist.npz", served(f"{url}/mnist.npz", "0" * 64))
     assert not out.exists()

@@ -41,15 +41,21 @@ def test_idx_reader_round_trips():
 
 
 def test_idx_reader_names_a_truncated_file():
-    with pytest.raises(DataError, match=r"images\.idx: IDX header says \[2, 3, 4\], size disagrees"):
+    with pytest.raises(
+        DataError, match=r"images\.idx: IDX header says \[2, 3, 4\], size disagrees"
+    ):
         sources.read_idx(idx(np.zeros((2, 3, 4)))[:-1], "images.idx")
 
 
 def test_fallback_folder_with_a_wrong_file_is_refused(tmp_path):
     for key, name in sources.IDX_FILES.items():
-        (tmp_path / name).write_bytes(gzip.compress(idx(np.zeros((3, 28, 28) if key[0] == "x" else (3,)))))
+        (tmp_path / name).write_bytes(
+            gzip.compress(idx(np.zeros((3, 28, 28) if key[0] == "x" else (3,))))
+        )
     folder = dataclasses.replace(DEBIAN, location=str(tmp_path))
-    with pytest.raises(DataError, match=r"train-images-idx3-ubyte\.gz \(decompressed\): SHA-256 mismatch"):
+    with pytest.raises(
+        DataError, match=r"train-images-idx3-ubyte\.gz \(decompressed\): SHA-256 mismatch"
+    ):
         folder.fetch()
 
 
@@ -95,7 +101,9 @@ def test_fashion_mnist_study_runs_beside_the_mnist_one(study_copy):
     )
 
     study = study_copy / "studies" / "fashion_mnist"
-    arrays = dataset_checks.load_dataset(study_copy / "resources" / "fashion_mnist.npz", datasets.FASHION_MNIST)
+    arrays = dataset_checks.load_dataset(
+        study_copy / "resources" / "fashion_mnist.npz", datasets.FASHION_MNIST
+    )
     assert arrays["x_train"].shape == (60000, 28, 28)
     report = (study / "report.md").read_text()
     assert report.startswith("# CNN ablation on Fashion-MNIST")

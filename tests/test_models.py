@@ -121,7 +121,12 @@ def test_layer_table_matches_the_original(variant):
 
 def test_feature_maps_shrink_by_the_pool():
     arch = {**SCHEMA_DEFAULTS, "conv_filters": [8, 8, 8, 8]}
-    assert models.feature_map_sizes(arch, datasets.MNIST.image_shape) == [(14, 14), (7, 7), (3, 3), (1, 1)]
+    assert models.feature_map_sizes(arch, datasets.MNIST.image_shape) == [
+        (14, 14),
+        (7, 7),
+        (3, 3),
+        (1, 1),
+    ]
 
 
 def test_pooling_to_nothing_is_refused_before_building():

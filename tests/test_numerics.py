@@ -93,7 +93,9 @@ def test_every_cpu_kind_recorded_trains_the_same_weights_under_the_default_cap()
         rows = [r for r in csv.DictReader(f) if r["setting"] == "avx2"]
     by_variant = {}
     for r in rows:
-        by_variant.setdefault((r["tensorflow"], r["variant"]), {})[r["cpu"]] = r["tiny_weights_sha256"]
+        by_variant.setdefault((r["tensorflow"], r["variant"]), {})[r["cpu"]] = r[
+            "tiny_weights_sha256"
+        ]
     assert by_variant
     for key, by_cpu in by_variant.items():
         assert len(set(by_cpu.values())) == 1, (key, by_cpu)

@@ -76,7 +76,9 @@ def test_editing_one_variant_rebuilds_only_that_variant(study_copy):
 def test_adding_a_variant_builds_only_the_new_one(study_copy):
     edit_config(
         study_copy,
-        lambda c: c["variants"].update(shallower={"conv_filters": [32, 64], "dense_units": [64, 64]}),
+        lambda c: c["variants"].update(
+            shallower={"conv_filters": [32, 64], "dense_units": [64, 64]}
+        ),
     )
     assert planned(study_copy) == chain("shallower") | AGGREGATES
 
@@ -113,7 +115,9 @@ def test_changing_the_plotting_module_redraws_only_figures_and_report(study_copy
     append(study_copy / "workflow" / "scripts" / "ablation" / "plotting.py", CODE_CHANGE)
     figures = {p for p in AGGREGATES if p.endswith(".png")}
     per_variant = {
-        f"results/{v}/{f}.png" for v in ("baseline", "with_bn") for f in ("curves", "seeds", "confusion")
+        f"results/{v}/{f}.png"
+        for v in ("baseline", "with_bn")
+        for f in ("curves", "seeds", "confusion")
     }
     assert planned(study_copy) == figures | per_variant | REPORT
 
@@ -147,7 +151,9 @@ def test_a_new_figure_is_its_function_and_one_entry(study_copy):
     check(snakemake(study_copy, "report.md"))
     assert (study_copy / new).read_bytes()[:4] == b"\x89PNG"
     report = (study_copy / "report.md").read_text()
-    assert f"![Validation loss of every run]({new})\n\n*The last epoch's validation loss.*" in report
+    assert (
+        f"![Validation loss of every run]({new})\n\n*The last epoch's validation loss.*" in report
+    )
     # Under the results, before the comparisons.
     assert report.index(new) < report.index("## Comparisons")
 
@@ -170,7 +176,11 @@ def test_variant_target_rebuilds_a_deleted_variant_and_nothing_else(study_copy):
     after = snapshot(study_copy)
     rebuilt = changed(before, after)
     assert chain("with_bn") <= rebuilt
-    assert not {p for p in rebuilt if not p.startswith(("results/with_bn/", "results/logs/", "results/benchmarks/"))}
+    assert not {
+        p
+        for p in rebuilt
+        if not p.startswith(("results/with_bn/", "results/logs/", "results/benchmarks/"))
+    }
     assert not {p for p in rebuilt if "baseline" in p}
     # The report is an aggregate: it is brought up to date by the main target.
     assert planned(study_copy) == AGGREGATES
@@ -181,7 +191,9 @@ def test_forced_retraining_of_one_variant_leaves_the_others_alone(study_copy):
     check(snakemake(study_copy, "variant_baseline", "--forcerun", "train"))
     rebuilt = changed(before, snapshot(study_copy))
     assert chain("baseline") <= rebuilt
-    assert not {p for p in rebuilt if "with_bn" in p or p.startswith(("resources/", "results/data/"))}
+    assert not {
+        p for p in rebuilt if "with_bn" in p or p.startswith(("resources/", "results/data/"))
+    }
 
 
 def test_more_seeds_train_only_the_new_seeds(study_copy):
@@ -213,18 +225,28 @@ def test_a_split_rerun_that_writes_the_same_arrays_retrains_nothing(study_copy):
 
 
 def test_a_variants_own_training_settings_retrain_it_alone(study_copy):
-    edit_config(study_copy, lambda c: c["variants"]["with_bn"].update(training={"learning_rate": 0.01}))
+    edit_config(
+        study_copy, lambda c: c["variants"]["with_bn"].update(training={"learning_rate": 0.01})
+    )
     assert planned(study_copy) == chain("with_bn") | AGGREGATES
     check(snakemake(study_copy, "report.md"))
     report = (study_copy / "report.md").read_text()
-    assert "**Trained differently**: learning_rate 0.01 vs 0.001, so a difference cannot be put" in report
-    assert "Trained with its own settings: 1 epoch of batch 32, adam with learning rate 0.01." in report
+    assert (
+        "**Trained differently**: learning_rate 0.01 vs 0.001, so a difference cannot be put"
+        in report
+    )
+    assert (
+        "Trained with its own settings: 1 epoch of batch 32, adam with learning rate 0.01."
+        in report
+    )
 
 
 def test_a_variant_rewritten_as_its_base_plus_changes_retrains_nothing(study_copy):
     # The same model, now written as an ablation of the baseline: only the report,
     # whose config fingerprint and variant descriptions change, is redone.
-    edit_config(study_copy, lambda c: c["variants"].update(with_bn={"base": "baseline", "batch_norm": True}))
+    edit_config(
+        study_copy, lambda c: c["variants"].update(with_bn={"base": "baseline", "batch_norm": True})
+    )
     assert planned(study_copy) == REPORT
 
 
@@ -233,7 +255,7 @@ def test_a_new_dataset_in_the_registry_reruns_nothing(study_copy):
     # no job imports (the split takes its dataset's checks as params).
     registry = study_copy / "workflow" / "scripts" / "ablation" / "datasets.py"
     text = registry.read_text()
-    entry = "\nDIGITS_AGAIN = dataclasses.replace(MNIST, name=\"digits_again\")\n"
+    entry = '\nDIGITS_AGAIN = dataclasses.replace(MNIST, name="digits_again")\n'
     registry.write_text(
         text.replace("annotations\n", "annotations\n\nimport dataclasses\n")
         .replace("\nDATASETS = {", entry + "\nDATASETS = {")
@@ -288,7 +310,11 @@ def test_every_rule_reruns_on_the_library_code_its_script_runs(tiny_study):
         # One identity per rule: the figures' rules (a loop) one each.
         for identity in (tiny_study / "results" / "code").glob(f"{declared[1]}*.txt"):
             lines = [l for l in identity.read_text().splitlines() if not l.startswith("#")]
-            listed = {line.split()[0] for line in lines if not line.startswith(("input", "output", "params"))}
+            listed = {
+                line.split()[0]
+                for line in lines
+                if not line.startswith(("input", "output", "params"))
+            }
             assert {f"ablation/{m}.py" for m in needed} | {f"{script}.py"} <= listed, rule
             checked += 1
     # Every rule with a script but the download; each figure's rule of its own.
@@ -299,8 +325,14 @@ def test_every_rule_reruns_on_the_library_code_its_script_runs(tiny_study):
     "path, edit",
     [
         ("ablation/training.py", lambda p: append(p, "\n# a comment\n")),
-        ("ablation/models.py", lambda p: p.write_text(p.read_text().replace('"""', '"""An edited docstring. ', 1))),
-        ("ablation/datasets.py", lambda p: p.write_text(p.read_text().replace("\n\n\n", "\n\n\n\n"))),
+        (
+            "ablation/models.py",
+            lambda p: p.write_text(p.read_text().replace('"""', '"""An edited docstring. ', 1)),
+        ),
+        (
+            "ablation/datasets.py",
+            lambda p: p.write_text(p.read_text().replace("\n\n\n", "\n\n\n\n")),
+        ),
         ("train.py", lambda p: p.touch()),
         ("ablation/pipeline.py", lambda p: p.touch()),
     ],
@@ -345,7 +377,9 @@ def test_a_module_loaded_past_the_code_identity_fails_its_job_by_name(study_copy
     script = study_copy / "workflow" / "scripts" / "metrics.py"
     script.write_text(
         script.read_text().replace(
-            "def main(smk):", 'def main(smk):\n    __import__("importlib").import_module("ablation.plotting")', 1
+            "def main(smk):",
+            'def main(smk):\n    __import__("importlib").import_module("ablation.plotting")',
+            1,
         )
     )
     result = snakemake(study_copy, "results/metrics.csv")

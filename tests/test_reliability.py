@@ -219,6 +219,12 @@ def test_a_failed_retrain_is_redone_not_reported_as_finished(study_copy):
     blocker.write_text("not a folder")
     failed = snakemake(study_copy, "variant_with_bn", "--forcerun", "train")
     assert failed.returncode != 0
+    last = failed.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "The run stopped before report.md was done: train/with_bn/seed1 failed: "
+    )
+    assert "FileExistsError" in last or "NotADirectoryError" in last, last
+    assert last.endswith("To continue: snakemake --cores 2 variant_with_bn --forcerun train")
     assert not (study_copy / RETRAINED / "model.keras").exists()
     blocker.unlink()
     check(snakemake(study_copy, "report.md"))
@@ -336,6 +342,12 @@ def test_a_signal_to_snakemake_alone_stops_the_training_and_the_rerun_resumes_it
     assert not (project / run / "model.keras").exists(), output
     assert list(checkpoints.glob("epoch-*.keras"))
     assert "stopped by an interrupt; run again to resume" in output
+    # The last line on the screen: what stopped, what is kept, how to continue.
+    assert output.strip().splitlines()[-1] == (
+        "The run stopped before report.md was done: interrupted (train/with_bn/seed1). "
+        "Kept: every finished job's files, and the unfinished trainings' last epochs. "
+        "To continue: snakemake --cores 2 variant_with_bn"
+    )
 
     check(snakemake(project, "variant_with_bn"))  # no --unlock needed
     facts = json.loads((project / run / "training.json").read_text())
@@ -354,7 +366,9 @@ def test_kill_9_of_snakemake_stops_its_training_and_the_rerun_loses_at_most_an_e
     import psutil
 
     run = Path("results/with_bn/seed1")
-    config = resume_config(epochs=8)
+    config = resume_config(epochs=6)
+    # Epochs of a few seconds: the run must outlast a second run's start-up.
+    config["split"]["train_limit"] = 3000
     reference = new_project(tmp_path / "reference", tiny_study, config)
     check(snakemake(reference, "variant_with_bn"))
     expected = json.loads((reference / run / "training.json").read_text())["weights_sha256"]
@@ -370,6 +384,13 @@ def test_kill_9_of_snakemake_stops_its_training_and_the_rerun_loses_at_most_an_e
         assert job.poll() is None, "the run ended before its first checkpoint"
         assert time.monotonic() < deadline, "no checkpoint after 10 minutes"
         time.sleep(0.2)
+    # A second run in the same folder meanwhile is refused: the first is alive.
+    second = snakemake(project, "variant_with_bn")
+    assert second.returncode != 0
+    assert (
+        f"another Snakemake run (pid {job.pid}) is running this study in {project}: wait for "
+        "it to end, or stop it with Ctrl-C in its terminal (do not --unlock while it runs)"
+    ) in second.stderr
     jobs = psutil.Process(job.pid).children(recursive=True)
     job.send_signal(signal.SIGKILL)  # Snakemake alone: its jobs are orphaned
     job.wait()
@@ -380,6 +401,13 @@ def test_kill_9_of_snakemake_stops_its_training_and_the_rerun_loses_at_most_an_e
     log = (project / "results" / "logs" / "train" / "with_bn" / "seed1.log").read_text()
     assert "Snakemake's process is gone: stopping, the checkpoints kept" in log
 
+    # Its lock is left: now, with no run alive, the line says to unlock.
+    locked = snakemake(project, "variant_with_bn")
+    assert locked.returncode != 0
+    assert (
+        f"a run of this study stopped without releasing its lock (no Snakemake runs in "
+        f"{project} now): snakemake --unlock, then snakemake --cores 2 variant_with_bn"
+    ) in locked.stderr
     check(snakemake(project, "--unlock", cores=None))
     check(snakemake(project, "variant_with_bn"))
     facts = json.loads((project / run / "training.json").read_text())

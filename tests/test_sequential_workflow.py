@@ -100,7 +100,9 @@ def test_a_sequential_study_adds_seeds_only_where_undecided_and_resumes(tmp_path
     assert refused.returncode != 0
     (line,) = [l for l in refused.stderr.splitlines() if "config: sequential.cap" in l]
     assert "4 changes the sequential design locked at 3 by look 1" in line
-    printed = line.split("amend this one, its report then saying which error rates no longer hold: ")[1]
+    printed = line.split(
+        "amend this one, its report then saying which error rates no longer hold: "
+    )[1]
     assert printed == "snakemake --cores 4 report.md --config 'sequential={amend: true}'"
     assert (project / "results/sequential/design.json").read_bytes() == design_bytes
 
@@ -137,9 +139,10 @@ def test_a_sequential_study_adds_seeds_only_where_undecided_and_resumes(tmp_path
     check(snakemake(project, "report.md", *power))
     design = json.loads((project / "results/sequential/design.json").read_text())
     assert design["power"] == 0.9 and design["fixed_seeds_for_power"] == 13
-    assert "A fixed design with 90% power at the target would train 13 seeds" in (
-        project / "report.md"
-    ).read_text()
+    assert (
+        "A fixed design with 90% power at the target would train 13 seeds"
+        in (project / "report.md").read_text()
+    )
 
 
 def test_a_finished_fixed_study_continues_sequentially_from_its_seeds(tmp_path, mnist_npz):

@@ -34,7 +34,8 @@ def shipped_profile() -> dict:
 
 def site_profile(dest, profile=None):
     """profiles/slurm as a site would adapt it to this one small node: two trainings
-    fit side by side (one CPU each, the study's threads), status from squeue (no accounting database)."""
+    fit side by side (one CPU each, the study's threads), status from squeue (no accounting database).
+    """
     profile = profile or shipped_profile()
     profile["set-resources"]["train"]["mem_mb"] = 1500
     profile["default-resources"]["mem_mb"] = 1000
@@ -161,5 +162,7 @@ def test_a_training_cancelled_with_scancel_ends_the_run_and_a_rerun_finishes_it(
     assert f"SLURM-job '{cancelled}' failed" in output and "CANCELLED" in output, output
     assert not model.exists() and status.read_text() == "running\n"
 
-    result = check(subprocess.run(command, cwd=project, env=cluster.env, text=True, capture_output=True))
+    result = check(
+        subprocess.run(command, cwd=project, env=cluster.env, text=True, capture_output=True)
+    )
     assert model.exists() and status.read_text() == "done\n", result.stdout

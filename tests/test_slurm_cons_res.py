@@ -55,5 +55,7 @@ def test_gres_alternative_trains_on_cons_res_where_the_default_is_refused(
     for job_id in trains:
         job = cluster.job(job_id)
         assert job["JobState"] == "COMPLETED", job
-        assert re.search(r"gres[:/]gpu:1", job.get("TresPerNode", "") + job.get("TresPerJob", "")), job
+        assert re.search(
+            r"gres[:/]gpu:1", job.get("TresPerNode", "") + job.get("TresPerJob", "")
+        ), job
     assert all((project / m).exists() for m in models)

@@ -27,7 +27,12 @@ def test_cancelled_by_a_user_is_a_failed_state_once_patched(monkeypatch):
     assert slurm_status.accept_cancelled_by(), "applying it twice wraps it once"
     patched = plugin.query_job_status
     assert patched is not original and patched.__wrapped__ is original
-    assert query(patched) == {"41": "CANCELLED", "42": "RUNNING", "43": "COMPLETED", "44": "PREEMPTED"}
+    assert query(patched) == {
+        "41": "CANCELLED",
+        "42": "RUNNING",
+        "43": "COMPLETED",
+        "44": "PREEMPTED",
+    }
 
 
 def test_a_failed_query_stays_a_failed_query():

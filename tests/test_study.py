@@ -51,7 +51,9 @@ def test_variants_carry_every_architecture_key():
 def test_image_counts_are_what_the_split_makes(mnist_npz, split):
     study = Study.from_config(validated(split=split))
     arrays = dataset_checks.load_dataset(mnist_npz, datasets.MNIST)
-    parts = splits.split(arrays, split["validation_fraction"], split["train_limit"], split["test_limit"])
+    parts = splits.split(
+        arrays, split["validation_fraction"], split["train_limit"], split["test_limit"]
+    )
     assert study.images == {part: len(x) for part, (x, _) in parts.items()}
 
 
@@ -80,4 +82,3 @@ def test_the_fingerprint_is_of_what_the_study_is():
     ):
         assert Study.from_config(validated(**change)).config_sha256 == base, change
     assert Study.from_config(validated(seeds=5)).config_sha256 != base
-

@@ -32,7 +32,9 @@ TRAINING = {
 
 @pytest.fixture(scope="module")
 def small_split(mnist_npz):
-    parts = splits.split(dataset_checks.load_dataset(mnist_npz, datasets.MNIST), 0.1, train_limit=500)
+    parts = splits.split(
+        dataset_checks.load_dataset(mnist_npz, datasets.MNIST), 0.1, train_limit=500
+    )
     return parts["train"], parts["validation"]
 
 
@@ -99,7 +101,10 @@ DROPOUT = {**ARCH, "conv_dropout": 0.25, "dense_dropout": 0.5}
 @pytest.mark.parametrize("arch", [ARCH, DROPOUT], ids=["plain", "dropout"])
 def test_resumed_run_ends_where_an_uninterrupted_one_does(small_split, tmp_path, monkeypatch, arch):
     uninterrupted = run(small_split, tmp_path / "whole", arch=arch)
-    assert uninterrupted["facts"]["weights_sha256"] == run(small_split, tmp_path / "again", arch=arch)["facts"]["weights_sha256"]
+    assert (
+        uninterrupted["facts"]["weights_sha256"]
+        == run(small_split, tmp_path / "again", arch=arch)["facts"]["weights_sha256"]
+    )
 
     # Die right after epoch 2's checkpoint is written.
     real_save = training.save_checkpoint
@@ -208,7 +213,14 @@ def test_a_checkpoint_made_under_other_execution_settings_is_resumed(small_split
 
 def test_progress_line_reads_like_keras_with_the_time_left():
     history = [{"epoch": 1, "seconds": 30.0}, {"epoch": 2, "seconds": 32.0}]
-    row = {"epoch": 2, "loss": 0.0412, "accuracy": 0.98712, "val_loss": 0.039, "val_accuracy": 0.9883, "seconds": 32.0}
+    row = {
+        "epoch": 2,
+        "loss": 0.0412,
+        "accuracy": 0.98712,
+        "val_loss": 0.039,
+        "val_accuracy": 0.9883,
+        "seconds": 32.0,
+    }
     assert training.progress_line("with_bn seed 1", row, 10, history) == (
         "with_bn seed 1: epoch 2/10  loss 0.0412  accuracy 0.9871  val_loss 0.0390  "
         "val_accuracy 0.9883  32 s (about 4 min 8 s left)"

@@ -54,7 +54,10 @@ def test_a_variant_is_its_base_with_its_own_keys_over_it_along_a_chain():
 @pytest.mark.parametrize(
     "variants, message",
     [
-        ({"a": {**BASE, "base": "nowhere"}}, "config: variants.a.base: 'nowhere' is not a variant (variants: a)"),
+        (
+            {"a": {**BASE, "base": "nowhere"}},
+            "config: variants.a.base: 'nowhere' is not a variant (variants: a)",
+        ),
         (
             {"a": {"base": "b"}, "b": {"base": "c"}, "c": {"base": "a"}},
             "config: variants.c.base: 'a' makes a cycle: a -> b -> c -> a",
@@ -144,7 +147,9 @@ def reference_models():
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("key", ["kernel_size", "pooling", "conv_dropout", "dense_dropout", "head", "conv_activation"])
+@pytest.mark.parametrize(
+    "key", ["kernel_size", "pooling", "conv_dropout", "dense_dropout", "head", "conv_activation"]
+)
 def test_each_key_builds_what_an_independent_keras_build_does(key):
     change, reference = reference_models()[key]
     study = study_of({"base": BASE, "changed": {"base": "base", **change}})
@@ -163,15 +168,29 @@ def test_each_key_builds_what_an_independent_keras_build_does(key):
 
 def test_the_global_average_head_holds_the_dense_input_fixed_across_depths():
     depths = {"one": [64], "two": [32, 64], "three": [32, 64, 64], "four": [32, 64, 64, 64]}
-    study = study_of({n: {"conv_filters": f, "dense_units": [64, 64], "head": "global_average"} for n, f in depths.items()})
+    study = study_of(
+        {
+            n: {"conv_filters": f, "dense_units": [64, 64], "head": "global_average"}
+            for n, f in depths.items()
+        }
+    )
     widths = set()
     for name in depths:
         model = models.build_model(study.variants[name], *MNIST_SHAPE)
-        widths.add(next(layer.output.shape[-1] for layer in model.layers if type(layer).__name__ == "GlobalAveragePooling2D"))
+        widths.add(
+            next(
+                layer.output.shape[-1]
+                for layer in model.layers
+                if type(layer).__name__ == "GlobalAveragePooling2D"
+            )
+        )
     assert widths == {64}
 
 
 def test_a_kernel_larger_than_the_map_its_conv_sees_is_refused():
     arch = {**study_of({"v": BASE}).variants["v"], "conv_filters": [8, 8, 8, 8], "kernel_size": 5}
-    with pytest.raises(models.ArchitectureError, match=r"kernel_size: 5 is larger than the 3x3 feature map conv layer 4 of 4"):
+    with pytest.raises(
+        models.ArchitectureError,
+        match=r"kernel_size: 5 is larger than the 3x3 feature map conv layer 4 of 4",
+    ):
         models.feature_map_sizes(arch, datasets.MNIST.image_shape)

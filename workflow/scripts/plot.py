@@ -30,7 +30,9 @@ def main(smk):
         seeds=by_variant(run["seed"] for run in runs),
         histories=read_runs("histories", pd.read_csv),
         tests=read_runs("tests", read_json),
-        metrics=metrics_table.read_metrics(smk.input.metrics) if "metrics" in figure.reads else None,
+        metrics=(
+            metrics_table.read_metrics(smk.input.metrics) if "metrics" in figure.reads else None
+        ),
         verdicts=read_json(smk.input.verdicts) if "verdicts" in figure.reads else None,
         settings=smk.params.settings,
     )

@@ -11,7 +11,9 @@ from ablation.joblog import input_paths, run_logged
 
 def main(smk):
     inp = smk.input
-    runs = reporting.read_runs(smk.params.runs, inp.histories, inp.facts, inp.layers, inp.benchmarks)
+    runs = reporting.read_runs(
+        smk.params.runs, inp.histories, inp.facts, inp.layers, inp.benchmarks
+    )
     figures = [
         dict(figure, path=path)
         for figure, path in zip(smk.params.figures, input_paths(inp.figures), strict=True)

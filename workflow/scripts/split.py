@@ -12,9 +12,7 @@ def main(smk):
     spec = DatasetSpec.from_checks(smk.params.dataset)
     arrays = load_dataset(smk.input.data, spec, tuple(smk.params.also_known))
     cfg = smk.params.split
-    parts = splits.split(
-        arrays, cfg["validation_fraction"], cfg["train_limit"], cfg["test_limit"]
-    )
+    parts = splits.split(arrays, cfg["validation_fraction"], cfg["train_limit"], cfg["test_limit"])
     for name, (x, y) in parts.items():
         splits.write_split(smk.output[name], x, y)
         logging.info("%s: %d images -> %s", name, len(x), smk.output[name])

@@ -25,7 +25,9 @@ def main(smk):
         execution=smk.config["execution"],
         progress=joblog.say,  # one line per epoch on the console
         label=f"{smk.wildcards.variant} seed {seed}",
-        tensorboard_dir=smk.params.tensorboard_dir if smk.config["execution"]["tensorboard"] else None,
+        tensorboard_dir=(
+            smk.params.tensorboard_dir if smk.config["execution"]["tensorboard"] else None
+        ),
     )
     training.write_outputs(
         result,

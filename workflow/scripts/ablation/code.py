@@ -144,7 +144,9 @@ def _declared(value) -> str:
     # A function Snakemake wraps (an input function, flagged by unpack()): the function.
     value = getattr(getattr(value, "_file", value), "callable", None) or value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = (f"{f.name}={_declared(getattr(value, f.name))}" for f in dataclasses.fields(value))
+        fields = (
+            f"{f.name}={_declared(getattr(value, f.name))}" for f in dataclasses.fields(value)
+        )
         return f"{type(value).__name__}({', '.join(fields)})"
     if callable(value) and hasattr(value, "__code__"):
         defaults = [_declared(d) for d in (value.__defaults__ or ())]
@@ -178,9 +180,7 @@ def unseen_modules(identity_file: str | Path) -> list[str]:
     rerun nothing."""
     lines = Path(identity_file).read_text(encoding="utf-8").splitlines()
     listed = {line.split()[0] for line in lines if line and not line.startswith("#")}
-    loaded = [
-        name for name in sys.modules if name == PACKAGE or name.startswith(f"{PACKAGE}.")
-    ]
+    loaded = [name for name in sys.modules if name == PACKAGE or name.startswith(f"{PACKAGE}.")]
     paths = {
         name: f"{PACKAGE}/__init__.py" if name == PACKAGE else f"{PACKAGE}/{name.split('.')[1]}.py"
         for name in loaded

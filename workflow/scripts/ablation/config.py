@@ -63,9 +63,8 @@ def describe_schema_error(error) -> str:
         allowed = list(error.schema.get("properties", {}))
         unknown = [k for k in error.instance if k not in allowed]
         prefix = "" if where == "(top level)" else f"{where}."
-        return (
-            f"config: {prefix}{unknown[0]}: unknown key"
-            + (f" (allowed here: {', '.join(allowed)})" if allowed else "")
+        return f"config: {prefix}{unknown[0]}: unknown key" + (
+            f" (allowed here: {', '.join(allowed)})" if allowed else ""
         )
     if "propertyNames" in error.absolute_schema_path:
         return (
@@ -151,15 +150,19 @@ def from_command_line(config: dict[str, Any], given: Mapping[str, Any], schema_p
                 into[key] = value
 
     top = schema["properties"]
-    merge(config, {key: _typed(value, top.get(key, {}), schema, key) for key, value in given.items()})
+    merge(
+        config, {key: _typed(value, top.get(key, {}), schema, key) for key, value in given.items()}
+    )
 
 
 # A string's reading as each JSON Schema type, None where it has none.
 _READINGS = {
     "null": lambda s: (None,) if s.strip() in ("", "null", "~") else None,
-    "boolean": lambda s: ({"true": True, "false": False}.get(s.strip().lower()),)
-    if s.strip().lower() in ("true", "false")
-    else None,
+    "boolean": lambda s: (
+        ({"true": True, "false": False}.get(s.strip().lower()),)
+        if s.strip().lower() in ("true", "false")
+        else None
+    ),
     "integer": lambda s: (int(s),) if re.fullmatch(r"\s*[-+]?\d+\s*", s) else None,
     "number": lambda s: (float(s),) if _is_number(s) else None,
 }

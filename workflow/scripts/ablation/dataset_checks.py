@@ -62,9 +62,7 @@ class DatasetSpec:
 def check_sha256(data: bytes, expected: str, what: str) -> None:
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected.lower():
-        raise DataError(
-            f"{what}: SHA-256 mismatch: expected {expected.lower()}, got {actual}"
-        )
+        raise DataError(f"{what}: SHA-256 mismatch: expected {expected.lower()}, got {actual}")
 
 
 def verify_arrays(arrays: dict[str, np.ndarray], spec: DatasetSpec, what: str) -> None:

@@ -13,7 +13,9 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
     return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
-def evaluate(model_path, x: np.ndarray, y: np.ndarray, batch_size: int, num_classes: int) -> dict[str, Any]:
+def evaluate(
+    model_path, x: np.ndarray, y: np.ndarray, batch_size: int, num_classes: int
+) -> dict[str, Any]:
     from .models import read_model
     from .pipeline import evaluation_batches
 

@@ -67,4 +67,3 @@ def snakemake_is_gone() -> bool:
         return psutil.Process(int(pid)).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
-

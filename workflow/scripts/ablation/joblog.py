@@ -13,7 +13,6 @@ from typing import Callable
 from . import atomic
 from .errors import StudyError
 
-
 # The job's own stderr (Snakemake's terminal) while run_logged sends 1 and 2 to the log.
 _console = None
 

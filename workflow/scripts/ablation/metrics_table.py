@@ -23,7 +23,6 @@ METRICS_COLUMNS = (
 )  # fmt: skip
 
 
-
 def metrics_row(
     dataset: str, variant: str, seed: int, history_csv, facts_json, test_json, layers_json
 ) -> dict[str, Any]:

@@ -44,9 +44,8 @@ ARCHITECTURE_KEYS = (
 def job_architecture(arch: dict[str, Any]) -> dict[str, Any]:
     """A variant's architecture as a job gets it: without later keys at the value
     that builds the original model."""
-    return {
-        k: v for k, v in arch.items() if k not in ORIGINAL_MODEL or v != ORIGINAL_MODEL[k]
-    }
+    return {k: v for k, v in arch.items() if k not in ORIGINAL_MODEL or v != ORIGINAL_MODEL[k]}
+
 
 # What the cross-entropy is computed from (a variant's `loss_on`):
 #  logits         Keras 3 and tf.keras >= 2.4: the pre-activation Keras stores on a
@@ -159,7 +158,10 @@ def compile_model(
     if loss_on not in LOSS_ON:
         raise ArchitectureError(f"loss_on: {loss_on!r} is not one of {', '.join(LOSS_ON)}")
     optimizer = keras.optimizers.get(
-        {"class_name": training["optimizer"], "config": {"learning_rate": training["learning_rate"]}}
+        {
+            "class_name": training["optimizer"],
+            "config": {"learning_rate": training["learning_rate"]},
+        }
     )
     model.compile(
         optimizer=optimizer,

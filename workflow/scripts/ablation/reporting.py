@@ -263,11 +263,13 @@ def sequential_context(judged: Mapping[str, Any]) -> dict[str, Any] | None:
         **design,
         **levels,
         "amendment": amendment,
-        "amendment_changes": "; ".join(
-            f"{key} {before} → {after}" for key, (before, after) in amendment["changes"].items()
-        )
-        if amendment
-        else "",
+        "amendment_changes": (
+            "; ".join(
+                f"{key} {before} → {after}" for key, (before, after) in amendment["changes"].items()
+            )
+            if amendment
+            else ""
+        ),
         "studies": design["planning_studies"],
         "monte_carlo": monte_carlo,
         "boundary_rows": [
@@ -347,7 +349,9 @@ def provenance(
     per_variant = {}
     for variant, seeds in runs.items():
         bench = pd.concat([r["benchmark"] for r in seeds])
-        rates = [r["facts"]["images_per_second"] for r in seeds if r["facts"].get("images_per_second")]
+        rates = [
+            r["facts"]["images_per_second"] for r in seeds if r["facts"].get("images_per_second")
+        ]
         per_variant[variant] = {
             "train_seconds": float(bench["s"].mean()),
             "images_per_second": sum(rates) / len(rates) if rates else None,

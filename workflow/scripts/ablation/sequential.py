@@ -307,9 +307,7 @@ def decide(d: np.ndarray, design: Design, k: int, margin: float):
     se = sd / math.sqrt(n)
     t_diff, t_eq = design.t_bounds(k)
     last = k == len(design.looks) - 1
-    power = (
-        conditional_power(mean, sd, n, design, margin) if not last else np.zeros(len(x))
-    )
+    power = conditional_power(mean, sd, n, design, margin) if not last else np.zeros(len(x))
     different = spread & (np.abs(mean) > t_diff * se)
     equivalent = spread & ~different & (np.abs(mean) + t_eq * se < margin)
     open_ = spread & ~different & ~equivalent

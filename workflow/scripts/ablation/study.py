@@ -80,9 +80,12 @@ class Study:
             design=design,
             training=dict(config["training"]),
             images=image_counts(
-                dataset.n_train, dataset.n_test, split["validation_fraction"],
-                split["train_limit"], split["test_limit"],
-            ),  # fmt: skip
+                dataset.n_train,
+                dataset.n_test,
+                split["validation_fraction"],
+                split["train_limit"],
+                split["test_limit"],
+            ),
             config_sha256=config_sha256(config),
         )
 
@@ -129,9 +132,7 @@ class Study:
     def sequential(self) -> bool:
         return self.design is not None
 
-    def command(
-        self, given: Mapping[str, Any], configfiles: Sequence[str], **values: Any
-    ) -> str:
+    def command(self, given: Mapping[str, Any], configfiles: Sequence[str], **values: Any) -> str:
         """The command that builds this study, as typed in the project folder: its
         report first, then the --config values it was given (``given``, with
         ``values`` over them) and its --configfile files (both options take every

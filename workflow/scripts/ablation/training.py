@@ -271,7 +271,9 @@ def history_csv(history: list[dict]) -> str:
     return frame[columns + [c for c in frame if c not in HISTORY_COLUMNS]].to_csv(index=False)
 
 
-def write_outputs(result: dict[str, Any], model_path, history_path, layers_path, facts_path) -> None:
+def write_outputs(
+    result: dict[str, Any], model_path, history_path, layers_path, facts_path
+) -> None:
     table = models.layer_table(result["model"])
     with atomic.atomic_path(model_path, suffix=".keras") as tmp:
         result["model"].save(tmp)

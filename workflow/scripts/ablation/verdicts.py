@@ -335,7 +335,9 @@ def judge_claim(
         untested = next(r for r in results if not r["tested"])
         out["status"] = "cannot be judged"
         out["reason"] = (
-            f"{untested['metric']}: {untested['reason']}" if untested["n"] >= 2 else untested["reason"]
+            f"{untested['metric']}: {untested['reason']}"
+            if untested["n"] >= 2
+            else untested["reason"]
         )
     elif expect == "no difference":
         beyond = [r for r in results if r["beyond_margin"]]
@@ -473,14 +475,16 @@ def judge(
         "original": original,
         "alpha": settings.alpha,
         "power": settings.power,
-        "sequential": {**sequence["design"], "outlook": outlook(sequence["looks"])}
-        if sequence
-        else None,
+        "sequential": (
+            {**sequence["design"], "outlook": outlook(sequence["looks"])} if sequence else None
+        ),
         "comparisons": judged_comparisons,
         "claims": [
-            judge_claim(metrics, c, settings, original, stops.get((c["variant"], c["against"])))
-            if not sequence or (c["variant"], c["against"]) in stops
-            else unplanned_claim(c)
+            (
+                judge_claim(metrics, c, settings, original, stops.get((c["variant"], c["against"])))
+                if not sequence or (c["variant"], c["against"]) in stops
+                else unplanned_claim(c)
+            )
             for c in reference.get("claims", [])
         ],
         "not_checkable": reference.get("not_checkable", []),
