@@ -52,7 +52,7 @@ def child(variant: str, images: int, checkpoint_dir: str) -> dict:
     import time
 
     import yaml
-    from ablation import dataset_checks, datasets, devices, splits, training
+    from ablation import atomic, dataset_checks, datasets, devices, splits, training
     from train_speed import variant_arch, workflow_defaults
 
     # As rule train: the study's numerics, here one thread and the cap this process
@@ -70,7 +70,7 @@ def child(variant: str, images: int, checkpoint_dir: str) -> dict:
         result = training.train(training=cfg, train_xy=parts["train"],
                                 validation_xy=parts["validation"],
                                 checkpoint_dir=f"{checkpoint_dir}/{out}", **common)  # fmt: skip
-        training.remove_checkpoints(f"{checkpoint_dir}/{out}")
+        atomic.remove_folder(f"{checkpoint_dir}/{out}")
         return result
 
     s = tiny["split"]

@@ -4,7 +4,7 @@ which looks, futility rule and spread floor the default `sequential:` should hav
     .venv/bin/python benchmarks/sequential_designs.py [--studies 100000]
 
 For each candidate (looks, the first look at which futility may stop, min_sd) and
-each noise of ablation.sequential.NOISES: false "different" under no difference,
+each noise of ablation.sequential_simulation.NOISES: false "different" under no difference,
 false "equivalent" at the margin (the worse of +-margin), power at the target (0.3
 pp, planning sd 0.3 pp, margin 0.2 pp, alpha 0.05), the mean seeds used with no
 difference and at the target, and what each look decides at the target (the share
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
-from ablation import sequential  # noqa: E402
+from ablation import sequential, sequential_simulation  # noqa: E402
 
 SD, MARGIN, TARGET, OUTLIER = 0.003, 0.002, 0.003, 0.004
 
@@ -47,7 +47,7 @@ def per_look(design, truth, sd, studies, rng):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--studies", type=int, default=sequential.PLANNING_STUDIES)
+    parser.add_argument("--studies", type=int, default=sequential_simulation.PLANNING_STUDIES)
     args = parser.parse_args()
     print(f"{args.studies:,} simulated comparisons per cell\n")
     print(
@@ -64,15 +64,15 @@ def main():
             0.05,
         )  # fmt: skip
         rates = {}
-        for tails, scale, share, one_sided in sequential.NOISES:
+        for tails, scale, share, one_sided in sequential_simulation.NOISES:
             for case, truth in (("none", 0.0), ("margin", MARGIN), ("-margin", -MARGIN),
                                 ("target", TARGET)):  # fmt: skip
                 rng = np.random.default_rng(20260)
-                rates[tails, case] = sequential.simulate(
+                rates[tails, case] = sequential_simulation.simulate(
                     design, truth, SD * scale, MARGIN, args.studies, rng, share, OUTLIER,
                     one_sided,
                 )  # fmt: skip
-        others = [t for t, *_ in sequential.NOISES if t != "normal"]
+        others = [t for t, *_ in sequential_simulation.NOISES if t != "normal"]
         diff_other = max(rates[t, "none"]["different"] for t in others)
         eq = lambda t: max(rates[t, c]["equivalent"] for c in ("margin", "-margin"))  # noqa: E731
         looks = per_look(design, TARGET, SD, args.studies, np.random.default_rng(7))

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 from ablation import (
+    atomic,
     config,
     dataset_checks,
     datasets,
@@ -134,7 +135,7 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
                                 checkpoint_dir=f"/tmp/bench-{os.getpid()}", verbose=0)  # fmt: skip
         seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         val_accuracy = result["history"][-1]["val_accuracy"]
-        training.remove_checkpoints(f"/tmp/bench-{os.getpid()}")
+        atomic.remove_folder(f"/tmp/bench-{os.getpid()}")
     else:
         # compile_model's steps_per_execution=1 is Keras's default, as the original compiled.
         if mode == "plain":

@@ -43,7 +43,7 @@ def test_a_script_runs_the_modules_it_imports_and_theirs():
         "ablation/models.py",
         "ablation/pipeline.py",
     } <= files
-    assert "ablation/plotting.py" not in files and "ablation/verdicts.py" not in files
+    assert "ablation/plotting.py" not in files and "ablation/judging.py" not in files
 
 
 def test_the_identity_file_is_rewritten_only_when_the_code_changed(tmp_path):

@@ -1,4 +1,4 @@
-"""The report's tables and rendering (the verdicts: test_verdicts.py)."""
+"""The report's tables and rendering (the verdicts: test_judging.py)."""
 
 import jinja2
 import pandas as pd

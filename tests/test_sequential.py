@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ablation import sequential
+from ablation import looks, sequential, sequential_simulation, spending
 
 ALPHA, MARGIN = 0.05, 0.002
 # The spread of paired test-accuracy differences over seeds in the default studies
@@ -28,18 +28,18 @@ MC = 3 * math.sqrt(ALPHA * (1 - ALPHA) / STUDIES)
     ],
 )
 def test_boundaries_are_the_published_lan_demets_obrien_fleming_ones(looks, expected):
-    assert sequential.boundaries(looks, ALPHA) == pytest.approx(expected, abs=2e-4)
+    assert spending.boundaries(looks, ALPHA) == pytest.approx(expected, abs=2e-4)
 
 
 def test_boundaries_spend_alpha_as_stated_when_simulated_on_the_z_scale():
     looks = (3, 6, 9, 12)
-    bounds = np.array(sequential.boundaries(looks, ALPHA))
+    bounds = np.array(spending.boundaries(looks, ALPHA))
     rng = np.random.default_rng(11)
     steps = rng.normal(size=(400000, 12))
     z = np.cumsum(steps, axis=1)[:, [n - 1 for n in looks]] / np.sqrt(looks)
     crossed = np.abs(z) >= bounds
     first = np.where(crossed.any(axis=1), crossed.argmax(axis=1), -1)
-    spent = [sequential.obrien_fleming_spending(n / 12, ALPHA) for n in looks]
+    spent = [spending.obrien_fleming_spending(n / 12, ALPHA) for n in looks]
     for k in range(4):
         assert np.mean((first >= 0) & (first <= k)) == pytest.approx(spent[k], abs=1e-3)
 
@@ -49,13 +49,17 @@ def design(cap=12):
 
 
 def test_no_true_difference_is_called_different_at_most_alpha():
-    rates = sequential.simulate(design(), 0.0, SD, MARGIN, STUDIES, np.random.default_rng(1))
+    rates = sequential_simulation.simulate(
+        design(), 0.0, SD, MARGIN, STUDIES, np.random.default_rng(1)
+    )
     assert rates["different"] <= ALPHA + MC
 
 
 def test_a_true_difference_of_the_margin_is_called_equivalent_at_most_alpha():
     for truth in (MARGIN, -MARGIN):
-        rates = sequential.simulate(design(), truth, SD, MARGIN, STUDIES, np.random.default_rng(2))
+        rates = sequential_simulation.simulate(
+            design(), truth, SD, MARGIN, STUDIES, np.random.default_rng(2)
+        )
         assert rates["equivalent"] <= ALPHA + MC
 
 
@@ -77,15 +81,15 @@ def test_the_cap_planned_for_the_target_reaches_the_configured_power():
     caps = range(6, 61, 3)
     planned = next(
         c for c in caps
-        if sequential.simulate(design(c), target, SD, MARGIN, 4000, np.random.default_rng(4))[
+        if sequential_simulation.simulate(design(c), target, SD, MARGIN, 4000, np.random.default_rng(4))[
             "different"
         ] >= power
     )  # fmt: skip
-    rates = sequential.simulate(
+    rates = sequential_simulation.simulate(
         design(planned), target, SD, MARGIN, STUDIES, np.random.default_rng(5)
     )
     assert rates["different"] >= power - MC
-    fixed = sequential.fixed_seeds_for_power(target, SD, ALPHA, power)
+    fixed = sequential_simulation.fixed_seeds_for_power(target, SD, ALPHA, power)
     # Stopping early saves seeds on average against a fixed design of the same power.
     print(
         f"\ntarget {target}, sd {SD}: sequential cap {planned}, expected "
@@ -95,7 +99,9 @@ def test_the_cap_planned_for_the_target_reaches_the_configured_power():
 
 
 def test_heavy_tails_rates_are_reported_as_found():
-    table = sequential.operating_characteristics(design(), 0.003, SD, MARGIN, outlier_size=0.004)
+    table = sequential_simulation.operating_characteristics(
+        design(), 0.003, SD, MARGIN, outlier_size=0.004
+    )
     for case, rates in table.items():
         print(f"{case}: " + ", ".join(f"{k} {v:.4f}" for k, v in rates.items()))
     assert table["no difference, normal"]["different"] <= ALPHA + MC
@@ -176,7 +182,9 @@ def test_every_row_of_the_design_table_holds_its_rate_skewed_spreads_included():
     """The issue's criterion: false "different" and false "equivalent" at most 0.055
     in every row, normal, heavy-tailed and skewed, at 100,000 simulated comparisons
     (the report's table, with the default design)."""
-    table = sequential.operating_characteristics(default_design(), 0.003, SD, MARGIN, 0.004)
+    table = sequential_simulation.operating_characteristics(
+        default_design(), 0.003, SD, MARGIN, 0.004
+    )
     assert {case.split(", ", 1)[1] for case in table} == {
         "normal", "heavy-tailed", "skewed", "skewed, wider",
     }  # fmt: skip
@@ -193,7 +201,7 @@ def test_every_row_of_the_design_table_holds_its_rate_skewed_spreads_included():
 def test_without_the_spread_floor_skewed_spreads_break_the_rates():
     """What min_sd is for: the plain paired t on skewed differences (a reference
     that fails on 30% of seeds) decides wrongly more often than stated."""
-    table = sequential.operating_characteristics(
+    table = sequential_simulation.operating_characteristics(
         default_design(min_sd=0.0), 0.003, SD, MARGIN, 0.004
     )
     assert table["no difference, skewed"]["different"] > 0.06
@@ -206,9 +214,11 @@ def test_futility_is_non_binding_and_the_rates_hold_either_way():
     and false "equivalent" 0.042 (instead of 0.046 and 0.039), both under alpha."""
     for futility, equivalent in ((0.1, 0.039), (0.0, 0.042)):
         d = default_design(futility=futility)
-        none = sequential.simulate(d, 0.0, SD, MARGIN, 100_000, np.random.default_rng(20260))
+        none = sequential_simulation.simulate(
+            d, 0.0, SD, MARGIN, 100_000, np.random.default_rng(20260)
+        )
         worse_side = max(
-            sequential.simulate(d, m, SD, MARGIN, 100_000, np.random.default_rng(20260))[
+            sequential_simulation.simulate(d, m, SD, MARGIN, 100_000, np.random.default_rng(20260))[
                 "equivalent"
             ]
             for m in (MARGIN, -MARGIN)
@@ -225,12 +235,12 @@ def test_a_look_says_what_going_on_costs_and_when_the_cap_looks_hopeless():
     # a: a wide, centred spread (no chance at the cap); b: the same.
     counts = {"base": base, "a": {1: 9860, 2: 9940, 3: 9900}, "b": {1: 9850, 2: 9950, 3: 9905}}
     weights = {v: {s: f"{v}{s}" for s in range(1, 4)} for v in counts}
-    judged = sequential.judge_look(d, 0, comparisons, [0, 1], counts, images, weights, MARGIN)
+    judged = looks.judge_look(d, 0, comparisons, [0, 1], counts, images, weights, MARGIN)
     assert judged["open"] == [0, 1]
     assert judged["trainings_to_cap"] == 3 * (12 - 3)  # a, b and the shared base
     assert [c["trainings_to_cap"] for c in judged["comparisons"]] == [18, 18]
-    assert judged["hopeless"] and judged["best_chance"] < sequential.HOPELESS_POWER
+    assert judged["hopeless"] and judged["best_chance"] < looks.HOPELESS_POWER
     # A tight spread leaves a chance: not hopeless.
     counts["a"] = {1: 9930, 2: 9931, 3: 9929}
-    judged = sequential.judge_look(d, 0, comparisons, [0, 1], counts, images, weights, MARGIN)
+    judged = looks.judge_look(d, 0, comparisons, [0, 1], counts, images, weights, MARGIN)
     assert not judged["hopeless"]

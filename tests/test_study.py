@@ -30,7 +30,7 @@ def test_seeds_are_numbered_from_one_or_listed_or_reach_the_cap():
     assert Study.from_config(validated(seeds=3)).seeds == [1, 2, 3]
     assert Study.from_config(validated(seeds=[4, 9])).seeds == [4, 9]
     auto = Study.from_config(validated(seeds="auto"))
-    assert auto.sequential and auto.seeds == list(range(1, auto.design.cap + 1))
+    assert auto.is_sequential and auto.seeds == list(range(1, auto.design.cap + 1))
 
 
 def test_variants_carry_every_architecture_key():

@@ -6,7 +6,8 @@ import re
 import sys
 from pathlib import Path
 
-from ablation import dataset_checks, design_lock, metrics, run_state, sequential
+from ablation import dataset_checks, design_lock, looks, metrics, run_state, sequential
+from ablation import sequential_simulation
 from ablation.config import ConfigError
 from ablation.errors import DataError
 from ablation.code import code_identity, rule_definition
@@ -24,7 +25,7 @@ VARIANTS = list(STUDY.variants)
 COMPARISONS = STUDY.comparisons
 # `seeds: auto`: seeds added in looks until each comparison is decided (the
 # pre-registered design of config `sequential:`, ablation/sequential.py).
-SEQUENTIAL = STUDY.sequential
+SEQUENTIAL = STUDY.is_sequential
 DESIGN = STUDY.design
 SEEDS = STUDY.seeds
 DATASET = STUDY.dataset.name
@@ -166,7 +167,7 @@ def figure_files():
 def runs(variants=None, seeds=None):
     """(variant, seed) of every training run, in config order. Sequential: the runs
     the looks taken so far call for, through the look checkpoint, so only inside
-    an input function (or a params function of a rule that has looks() as input);
+    an input function (or a params function of a rule that has look_files() as input);
     ``seeds``: how many seeds each variant has, when already known."""
     if not SEQUENTIAL:
         return [{"variant": v, "seed": s} for v in (variants or VARIANTS) for s in SEEDS]
@@ -196,7 +197,7 @@ def taken_look(k):
     Snakemake leaves a job whose output exists alone while an input of it waits on a
     checkpoint that has not run (snakemake PR 4124), its other inputs unchecked: the
     report of a fixed study, asked for again with `seeds: auto`, would stay. So the
-    first look, until it is on disk, is a plain input (looks()), which Snakemake sees
+    first look, until it is on disk, is a plain input (look_files()), which Snakemake sees
     missing: it takes the look, then evaluates the input functions again."""
     if k == 1 and not os.path.exists(LOOK.format(k=1)):
         return None
@@ -215,7 +216,7 @@ def sequential_seeds(look_path):
         open_after.append(read_look(path)["open"])
         if not open_after[-1]:
             break
-    return sequential.seeds_after(DESIGN, COMPARISONS, VARIANTS, open_after)
+    return looks.seeds_after(DESIGN, COMPARISONS, VARIANTS, open_after)
 
 
 def looks_on_disk():
@@ -279,7 +280,7 @@ def look_inputs(wildcards):
     }
 
 
-def looks(wildcards=None):
+def look_files(wildcards=None):
     """The look files taken so far (the checkpoint's outputs), up to the one after
     which no comparison is open; none for a fixed list of seeds."""
     if not SEQUENTIAL:
@@ -371,7 +372,7 @@ def announce_sequential_cost():
             most[v] = DESIGN.cap
     every = runs(seeds=most)
     trained = [r for r in every if os.path.exists(f"{RUN.format(**r)}/model.keras")]
-    expected = sequential.expected_trainings(
+    expected = sequential_simulation.expected_trainings(
         DESIGN, COMPARISONS, VARIANTS, planning["planning_sd"], margin, 0.0
     )
     at_once = max(1, workflow.resource_settings.cores // TF_THREADS)
@@ -387,7 +388,7 @@ def announce_sequential_cost():
         per_training = ROUGH_TRAINING_CORE_MINUTES / cpus
         source = f"a rough {ROUGH_TRAINING_CORE_MINUTES:.1f} core-minutes a training, {cpus} cores"
     power = config["statistics"]["power"]
-    fixed = sequential.fixed_seeds_for_power(
+    fixed = sequential_simulation.fixed_seeds_for_power(
         planning["target"], planning["planning_sd"], DESIGN.alpha, power
     )
     fixed_cost = (

@@ -33,7 +33,7 @@ rule evaluate:
 rule metrics:
     input:
         # Functions: in a sequential study, the runs grow with the looks taken.
-        looks=looks,
+        looks=look_files,
         histories=lambda wc: run_files("history.csv"),
         facts=lambda wc: run_files("training.json"),
         tests=lambda wc: run_files("test_metrics.json"),
@@ -66,7 +66,7 @@ rule verdicts:
         finished=rules.metrics.log.status,
         reference=WORKFLOW_DIR / "reference" / "original_report.yaml",
         design=[DESIGN_FILE] if SEQUENTIAL else [],
-        looks=looks,
+        looks=look_files,
         code=code("verdicts"),
     output:
         f"{RESULTS}/verdicts.json",

@@ -16,7 +16,7 @@ def figure_inputs(figure, wildcards):
     variants = [wildcards.variant] if figure.per_variant else None
     inputs = {"finished": []}
     if "histories" in figure.reads or "tests" in figure.reads:
-        inputs["looks"] = looks()
+        inputs["looks"] = look_files()
     if "histories" in figure.reads:
         inputs["histories"] = run_files("history.csv", variants)
         inputs["finished"] += finished(rules.train, variants)

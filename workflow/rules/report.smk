@@ -2,7 +2,7 @@ rule report:
     input:
         metrics=rules.metrics.output[0],
         verdicts=rules.verdicts.output[0],
-        looks=looks,
+        looks=look_files,
         design=[DESIGN_FILE] if SEQUENTIAL else [],
         histories=lambda wc: run_files("history.csv"),
         facts=lambda wc: run_files("training.json"),

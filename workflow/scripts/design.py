@@ -2,7 +2,7 @@
 trains: looks, alpha, boundaries, the comparisons and their primary metric, and
 what the design is expected to do (power, error rates, seeds) by simulation."""
 
-from ablation import atomic, design_lock, sequential
+from ablation import atomic, design_lock, sequential, sequential_simulation
 from ablation.joblog import run_logged, say
 
 
@@ -10,15 +10,15 @@ def main(smk):
     params = smk.params
     design = sequential.Design.from_dict(params.design)
     planning = params.sequential
-    characteristics = sequential.operating_characteristics(
+    characteristics = sequential_simulation.operating_characteristics(
         design, planning["target"], planning["planning_sd"], params.margin, outlier_size=0.004
     )
     trainings = {
         "worst_case": design.cap * len(params.variants),
-        "expected_no_difference": sequential.expected_trainings(
+        "expected_no_difference": sequential_simulation.expected_trainings(
             design, params.comparisons, params.variants, planning["planning_sd"], params.margin, 0.0
         ),
-        "expected_at_target": sequential.expected_trainings(
+        "expected_at_target": sequential_simulation.expected_trainings(
             design,
             params.comparisons,
             params.variants,
@@ -49,8 +49,8 @@ def main(smk):
             "comparisons": params.comparisons,
             "planning": planning,
             "operating_characteristics": characteristics,
-            "planning_studies": sequential.PLANNING_STUDIES,
-            "fixed_seeds_for_power": sequential.fixed_seeds_for_power(
+            "planning_studies": sequential_simulation.PLANNING_STUDIES,
+            "fixed_seeds_for_power": sequential_simulation.fixed_seeds_for_power(
                 planning["target"], planning["planning_sd"], design.alpha, params.power
             ),
             "power": params.power,

@@ -4,7 +4,7 @@ still open from its paired test-accuracy differences."""
 import json
 from pathlib import Path
 
-from ablation import atomic, sequential
+from ablation import atomic, looks, sequential
 from ablation.joblog import run_logged, say
 
 
@@ -30,7 +30,7 @@ def main(smk):
         weights.setdefault(variant, {})[seed] = facts["weights_sha256"]
         images.add(test["test_images"])
     (n_images,) = images
-    judged = sequential.judge_look(
+    judged = looks.judge_look(
         design, k, comparisons, still_open, counts, n_images, weights, design_file["margin"]
     )
     atomic.write_json(smk.output[0], judged)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from ablation import atomic, metrics_table, verdicts
+from ablation import atomic, judging, metrics_table
 from ablation.joblog import input_paths, run_logged
 
 
@@ -21,15 +21,15 @@ def main(smk):
             "design": read(design[0]),
             "looks": [read(p) for p in input_paths(smk.input.looks)],
         }
-    judged = verdicts.judge(
+    judged = judging.judge(
         metrics,
         smk.params.comparisons,
         reference,
         smk.params.study,
-        verdicts.Settings.from_config(smk.params.statistics),
+        judging.Settings.from_config(smk.params.statistics),
         sequence,
     )
-    atomic.write_json(smk.output[0], verdicts.json_safe(judged))
+    atomic.write_json(smk.output[0], judging.json_safe(judged))
 
 
 run_logged(snakemake.log, lambda: main(snakemake), code=snakemake.input.code)  # noqa: F821

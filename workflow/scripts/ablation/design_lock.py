@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from . import sequential
+from . import sequential, sequential_simulation
 from .config import ConfigError
 
 # Each locked key: where the config holds it, and where the design file does.
@@ -106,7 +106,7 @@ def simulate_amendment(
     after: sequential.Design,
     sd: float,
     margin: float,
-    studies: int = sequential.PLANNING_STUDIES,
+    studies: int = sequential_simulation.PLANNING_STUDIES,
 ) -> dict[str, float]:
     """The error rates of running ``before`` to its end and, where it decided
     nothing (not decided or futile), running ``after`` on the same seeds and more,

@@ -187,7 +187,7 @@ def plot_differences(verdicts: Mapping, metrics: Sequence[str], path) -> None:
 def plot_test_accuracy(metrics, order: Sequence[str], original: Mapping, confidence: float, path):
     """The headline: each variant's test accuracy, every seed a point, the mean with
     its t interval, and the original's single run where its set-up was this one."""
-    from . import statistics
+    from . import paired
 
     fig, ax = plt.subplots(figsize=(8, 0.6 + 0.55 * len(order)), layout="constrained")
     for row, variant in enumerate(reversed(order)):
@@ -195,7 +195,7 @@ def plot_test_accuracy(metrics, order: Sequence[str], original: Mapping, confide
         ax.plot(values, [row] * len(values), "o", color="C0", alpha=0.45, ms=5)
         ax.plot(values.mean(), row, "D", color="C0", ms=7)
         if len(values) > 1:
-            low, high = statistics.t_interval(values, confidence)
+            low, high = paired.t_interval(values, confidence)
             ax.plot([low, high], [row, row], color="C0", lw=2)
         if variant in original:
             ax.plot(100 * original[variant]["test_accuracy"], row, "x", color="C3", ms=9, mew=2)

@@ -1,7 +1,7 @@
 """report.md: everything it shows, computed from the results (build_context),
 its provenance, and the rendering.
 
-Every verdict of the report is computed in verdicts.py from the results; the
+Every verdict of the report is computed in judging.py (rule verdicts) from the results; the
 template only lays them out.
 """
 
@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from . import statistics
+from . import paired
 from .dataset_checks import file_sha256
 from .figures import FIGURES, PLACES
 from .figures import render as render_figure_text
@@ -115,7 +115,7 @@ def build_context(
         accuracies = metrics.loc[metrics["variant"] == name, "test_accuracy"].tolist()
         prediction = None
         if len(accuracies) > 1:
-            low, high = statistics.prediction_interval(accuracies, confidence)
+            low, high = paired.prediction_interval(accuracies, confidence)
             prediction = (max(low, 0.0), min(high, 1.0))  # an accuracy stays within [0, 1]
         orig = original.get(name)
         sections.append(

@@ -129,7 +129,8 @@ class Study:
         return self.training["epochs"]
 
     @property
-    def sequential(self) -> bool:
+    def is_sequential(self) -> bool:
+        """`seeds: auto`: seeds added in looks (``design``)."""
         return self.design is not None
 
     def command(self, given: Mapping[str, Any], configfiles: Sequence[str], **values: Any) -> str:

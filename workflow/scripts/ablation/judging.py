@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import sequential, statistics
+from . import looks, paired, sequential
 from .metrics import COMPARED, METRICS
 
 CLAIM_EXPECTATIONS = ("better", "worse", "no difference")
@@ -122,7 +122,7 @@ def compare_metric(
         "identical": bool(n) and all(weights_a[s] == weights_b[s] for s in seeds),
         # A sequential study's intervals are the design's repeated ones.
         "interval_name": "interval" if stopped is None else "repeated interval",
-        "spread": statistics.has_spread(diffs, resolution),
+        "spread": paired.has_spread(diffs, resolution),
         "tested": False,
     }
     orig_a, orig_b = (original or {}).get(variant), (original or {}).get(against)
@@ -133,26 +133,26 @@ def compare_metric(
     if n < 2 or result["identical"] or not result["spread"]:
         return result
     alpha = settings.alpha
-    _, sd = statistics.mean_sd(diffs)
-    low, high = statistics.t_interval(diffs, 1 - alpha)
-    eq_low, eq_high = statistics.t_interval(diffs, 1 - 2 * alpha)
+    _, sd = paired.mean_sd(diffs)
+    low, high = paired.t_interval(diffs, 1 - alpha)
+    eq_low, eq_high = paired.t_interval(diffs, 1 - 2 * alpha)
     # The original's difference is of two separate runs, not a pair of one seed.
-    pi_low, pi_high = statistics.unpaired_prediction_interval(a, b, 1 - alpha)
+    pi_low, pi_high = paired.unpaired_prediction_interval(a, b, 1 - alpha)
     # A sequential design decides its primary metric with its spread floored:
     # its intervals and p-values take the same floor.
     tested = diffs
     if stopped is not None and metric == sequential.PRIMARY:
-        tested = statistics.with_min_sd(diffs, stopped.design.min_sd)
+        tested = paired.with_min_sd(diffs, stopped.design.min_sd)
     # Signed so that "up" is the metric getting better.
     better = tested if spec.higher_is_better else -tested
     p_values = {
-        "p": statistics.p_difference(tested),
-        "p_equivalence": statistics.p_equivalence(tested, margin),
-        "p_beyond": statistics.p_beyond_margin(tested, margin),
+        "p": paired.p_difference(tested),
+        "p_equivalence": paired.p_equivalence(tested, margin),
+        "p_beyond": paired.p_beyond_margin(tested, margin),
         # One-sided halves of TOST: the variant shown not better (not worse) than
         # the reference by the margin or more; they contradict a claimed effect.
-        "p_short_of_better": statistics.p_below(better, margin),
-        "p_short_of_worse": statistics.p_below(-better, margin),
+        "p_short_of_better": paired.p_below(better, margin),
+        "p_short_of_worse": paired.p_below(-better, margin),
     }
     if stopped is not None:
         (low, high), (eq_low, eq_high) = sequential.repeated_intervals(
@@ -173,18 +173,18 @@ def compare_metric(
         pi_low=pi_low,
         pi_high=pi_high,
         **p_values,
-        detectable=statistics.detectable_difference(sd, n, alpha, settings.power),
+        detectable=paired.detectable_difference(sd, n, alpha, settings.power),
         seeds_for_margin=(
-            statistics.seeds_needed(
-                lambda k: statistics.power_equivalence(result["mean"], margin, sd, k, alpha),
+            paired.seeds_needed(
+                lambda k: paired.power_equivalence(result["mean"], margin, sd, k, alpha),
                 settings.power,
             )
             if abs(result["mean"]) < margin
             else None
         ),
         seeds_for_original=(
-            statistics.seeds_needed(
-                lambda k: statistics.power_difference(result["original_diff"], sd, k, alpha),
+            paired.seeds_needed(
+                lambda k: paired.power_difference(result["original_diff"], sd, k, alpha),
                 settings.power,
             )
             if result["original_diff"]
@@ -201,7 +201,7 @@ def word_results(results: list[dict[str, Any]], alpha: float) -> None:
     """Holm over one family (the metrics of a comparison or a claim), then words."""
     tested = [r for r in results if r["tested"]]
     for key in ("p", "p_equivalence", "p_beyond", "p_short_of_better", "p_short_of_worse"):
-        for r, adjusted in zip(tested, statistics.holm([r[key] for r in tested])):
+        for r, adjusted in zip(tested, paired.holm([r[key] for r in tested])):
             r[f"{key}_holm"] = adjusted
     for r in results:
         spec = METRICS[r["metric"]]
@@ -456,7 +456,7 @@ def judge(
     claim on the same two variants."""
     mismatch = setup_differences(study, reference.get("setup", {}))
     original = {} if mismatch else reference.get("variants", {})
-    histories = sequential.histories(sequence["looks"]) if sequence else {}
+    histories = looks.histories(sequence["looks"]) if sequence else {}
     stops = {}
     if sequence:
         design = sequential.Design.from_dict(sequence["design"])
