@@ -45,11 +45,20 @@ def test_runs_are_grouped_by_what_decided_their_weights():
     assert any("oneDNN at AVX2" in w for w in words) and any("2 threads" in w for w in words)
 
 
+def same_kind(recorded_cpu):
+    """A row of this CPU kind: its name, and its family and model where the row has
+    them (rows recorded before cpu_model() gave them have the name alone)."""
+    here = cpu_model()
+    return recorded_cpu == here or (
+        "(family" not in recorded_cpu and here.startswith(f"{recorded_cpu} (")
+    )
+
+
 def recorded(setting, facts):
     """The tiny study's weights recorded for this CPU kind and TensorFlow, by variant."""
     with RECORD.open(encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(f)
-                if r["cpu"] == cpu_model() and r["cpu_isa"] == devices.cpu_isa()
+                if same_kind(r["cpu"]) and r["cpu_isa"] == devices.cpu_isa()
                 and r["tensorflow"] == facts["environment"]["tensorflow"]
                 and r["setting"] == setting]  # fmt: skip
     if not rows:
@@ -85,6 +94,12 @@ def test_uncapped_onednn_trains_this_cpus_own_weights(study_copy):
     assert facts["weights_sha256"] == recorded("uncapped", facts)["baseline"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 35: under the default numerics with_bn and sigmoid_output train other "
+    "weights on the Intel Xeon than on AMD EPYC Zen 4 and Zen 5, which agree with each "
+    "other; baseline agrees on all three (benchmarks/cpu_numerics.csv)",
+)
 def test_every_cpu_kind_recorded_trains_the_same_weights_under_the_default_cap():
     """The claim of the default `numerics:` across CPU kinds: each session on a new
     kind records its row (benchmarks/cpu_numerics.py --record); a kind whose AVX2

@@ -174,12 +174,20 @@ def environment(numerics: dict) -> dict:
 
 
 def cpu_model() -> str:
+    """The CPU's name, with its family and model where the name alone does not tell
+    the kind (a virtual machine's "AMD EPYC" is Zen 3, 4 or 5)."""
+    facts = {}
     try:
         for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            facts.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    if "model name" in facts:
+        name = facts["model name"]
+        if "cpu family" in facts and "model" in facts:
+            name += f" (family {facts['cpu family']}, model {facts['model']})"
+        return name
     import platform
 
     return platform.processor() or "unknown"
