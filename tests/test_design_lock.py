@@ -9,24 +9,32 @@ import pytest
 
 from ablation import design_lock, sequential
 from ablation.config import SCHEMA, ConfigError, read_config
+from ablation.study import Study
 from conftest import REPO
 
 CONFIG = read_config(REPO / "config.yaml")
 AMEND = "snakemake --cores 4 report.md --config seeds=auto 'sequential={amend: true}'"
 
 
-def auto(**sequential_values):
-    """The default study with `seeds: auto`, capped at 9 (as README's measured run)."""
+def auto_config(**sequential_values):
+    """The default study's config with `seeds: auto`, capped at 9 (as the measured run)."""
     config = copy.deepcopy(CONFIG)
     config["seeds"] = "auto"
     config["sequential"].update({"cap": 9, **sequential_values})
     return config
 
 
+def auto(edit=None, **sequential_values):
+    config = auto_config(**sequential_values)
+    if edit:
+        edit(config)
+    return Study.from_config(config)
+
+
 @pytest.fixture
 def design_file(tmp_path):
     """The default design's file, as rule design writes it (the keys the lock reads)."""
-    config = auto()
+    config = auto_config()
     design = sequential.Design.from_config(config["sequential"], config["statistics"]["alpha"])
     path = tmp_path / "design.json"
     margin = config["statistics"]["margins"]["test_accuracy"]["margin"]
@@ -63,10 +71,8 @@ def test_an_unchanged_design_needs_nothing(design_file):
     ],
 )
 def test_a_changed_key_is_refused_in_one_line_with_the_ways_out(design_file, edit, key, locked):
-    config = auto()
-    edit(config)
     with pytest.raises(ConfigError) as refused:
-        design_lock.check(config, design_file, 1, AMEND)
+        design_lock.check(auto(edit), design_file, 1, AMEND)
     message = str(refused.value)
     assert "\n" not in message and message.startswith(f"config: {key}: ")
     assert f"changes the sequential design locked at {locked} by look 1 ({design_file})" in message
@@ -98,8 +104,8 @@ def test_raising_the_cap_after_not_decided_costs_the_error_rate_it_claims():
     """9 -> 12 after "not decided" takes the default design's false "different" past
     alpha (0.061, 100,000 simulated studies; 0.070 with looks from 3 seeds and no
     spread floor, as the issue measured)."""
-    before = sequential.Design.from_config(auto()["sequential"], 0.05)
-    after = sequential.Design.from_config(auto(cap=12)["sequential"], 0.05)
+    before = sequential.Design.from_config(auto_config()["sequential"], 0.05)
+    after = sequential.Design.from_config(auto_config(cap=12)["sequential"], 0.05)
     rates = design_lock.simulate_amendment(before, after, 0.003, 0.002)
     assert 0.055 < rates["different_under_no_difference"] < 0.07
     # Unchanged, the same procedure is the design itself: within its alpha.

@@ -41,7 +41,7 @@ CHECKPOINTS = f"{RESULTS}/checkpoints/{{variant}}/seed{{seed}}"
 # through a study (benchmarks/study_throughput.py). With NVIDIA cards each
 # training claims one of its own (ablation/devices.py); no `gpu` limit is set
 # here (--resources gpu=N still sets one).
-TF_THREADS = config["numerics"]["threads"]
+TF_THREADS = STUDY.numerics["threads"]
 
 
 FRONT_PAGE = f"{RESULTS}/front_page.rst"

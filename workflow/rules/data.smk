@@ -1,7 +1,7 @@
 DATASET_FILE = f"resources/{DATASET}.npz"
 # A copy put in place by hand may also be the user's own local file (the registry
 # knows the others).
-DATASET_ALSO_KNOWN = [h for h in [config["data"]["local_sha256"]] if h]
+DATASET_ALSO_KNOWN = [h for h in [STUDY.local_sha256] if h]
 
 # A dataset already in place is a source file, not a product: nothing can rerun its
 # download (a code change, a copy older than the clone's scripts, a new mirror), which
@@ -50,7 +50,7 @@ rule split:
     params:
         dataset=DATASET_SPEC.checks(),
         also_known=DATASET_ALSO_KNOWN,
-        split=config["split"],
+        split=STUDY.split,
     message:
         "Splitting {DATASET} into train / validation / test"
     script:

@@ -21,7 +21,7 @@ rule evaluate:
         runtime=15,
     params:
         num_classes=DATASET_SPEC.num_classes,
-        numerics=config["numerics"],
+        numerics=STUDY.numerics,
         # The training's checkpoints, removed once its outputs are evaluated.
         checkpoint_dir=lambda wc: CHECKPOINTS.format(**wc),
     message:
@@ -80,7 +80,7 @@ rule verdicts:
             {**c, "training_differences": STUDY.training_differences(c["variant"], c["against"])}
             for c in COMPARISONS
         ],
-        statistics=config["statistics"],
+        statistics=STUDY.statistics,
         study={
             "dataset": DATASET,
             "epochs": STUDY.epochs,

@@ -7,7 +7,7 @@ FIGURE_SETTINGS = {
     "variants": VARIANTS,
     "metrics": VERDICT_METRICS,
     "class_names": list(DATASET_SPEC.class_names),
-    "accuracy_as": config["plots"]["accuracy_as"],
+    "accuracy_as": STUDY.plots["accuracy_as"],
 }
 
 
@@ -41,7 +41,7 @@ def figure_text(text, variant=None):
     """A figure's alt text or caption as known before any result (figures.render):
     the seeds of a sequential study, and whether the original's numbers are shown,
     are not."""
-    alpha = config["statistics"]["alpha"]
+    alpha = STUDY.statistics["alpha"]
     return render_figure_text(
         text,
         variant=variant,
@@ -49,7 +49,7 @@ def figure_text(text, variant=None):
         eq_level=f"{100 * (1 - 2 * alpha):g}%",
         seeds=None if SEQUENTIAL else len(SEEDS),
         original=None,
-        accuracy_as=config["plots"]["accuracy_as"],
+        accuracy_as=STUDY.plots["accuracy_as"],
     )
 
 

@@ -59,20 +59,20 @@ rule report:
         # The figures' alt texts and captions, which the report shows (the code
         # identity leaves them out: ablation/code.py).
         figure_words={key: [f.alt, f.caption] for key, f in FIGURES.items()},
-        margins=config["statistics"]["margins"],
+        margins=STUDY.statistics["margins"],
         config_sha256=STUDY.config_sha256,
         project_dir=os.path.relpath(workflow.basedir),
         settings={
             "dataset": DATASET,
-            "description": config["description"],
+            "description": STUDY.description,
             "dataset_title": DATASET_SPEC.title,
             "num_classes": DATASET_SPEC.num_classes,
             "seeds": "auto" if SEQUENTIAL else SEEDS,
             # Advice the report prints, for this study (its target and study files).
             "sequential_command": study_command(seeds="auto"),
-            "validation_fraction": config["split"]["validation_fraction"],
+            "validation_fraction": STUDY.split["validation_fraction"],
             **{f"{part}_images": n for part, n in STUDY.images.items()},
-            "accuracy_as": config["plots"]["accuracy_as"],
+            "accuracy_as": STUDY.plots["accuracy_as"],
             **STUDY.training,
         },
     message:

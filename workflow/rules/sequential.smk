@@ -14,11 +14,11 @@ rule design:
         "../../envs/analysis.yaml"
     params:
         design=lambda wc: DESIGN.as_dict(),
-        sequential=config["sequential"],
+        sequential=STUDY.sequential_settings,
         comparisons=COMPARISONS,
         variants=VARIANTS,
-        margin=config["statistics"]["margins"][sequential.PRIMARY]["margin"],
-        power=config["statistics"]["power"],
+        margin=STUDY.margin,
+        power=STUDY.statistics["power"],
         # A design changed after a look (`sequential: amend`): the first design's
         # hash, the look, the changes.
         amendment=DESIGN_AMENDMENT,

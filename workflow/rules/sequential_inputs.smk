@@ -63,7 +63,7 @@ def design_amendment():
     amend = {**(given if isinstance(given, dict) else {}), "amend": True}
     try:
         return design_lock.check(
-            config, DESIGN_FILE, len(looks_on_disk()), study_command(sequential=amend)
+            STUDY, DESIGN_FILE, len(looks_on_disk()), study_command(sequential=amend)
         )
     except ConfigError as exc:
         raise WorkflowError(str(exc)) from None
@@ -133,8 +133,8 @@ def announce_sequential_cost():
     benchmarks where there are any."""
     if not SEQUENTIAL or not workflow.is_main_process or not workflow.resource_settings.cores:
         return
-    planning = config["sequential"]
-    margin = config["statistics"]["margins"][sequential.PRIMARY]["margin"]
+    planning = STUDY.sequential_settings
+    margin = STUDY.margin
     # At most: every comparison still open goes on to the cap.
     on_disk = looks_on_disk()
     if os.path.exists(DESIGN_FILE) and read_look(DESIGN_FILE)["looks"] != list(DESIGN.looks):
@@ -161,7 +161,7 @@ def announce_sequential_cost():
         cpus = len(os.sched_getaffinity(0))
         per_training = ROUGH_TRAINING_CORE_MINUTES / cpus
         source = f"a rough {ROUGH_TRAINING_CORE_MINUTES:.1f} core-minutes a training, {cpus} cores"
-    power = config["statistics"]["power"]
+    power = STUDY.statistics["power"]
     fixed = sequential_simulation.fixed_seeds_for_power(
         planning["target"], planning["planning_sd"], DESIGN.alpha, power
     )

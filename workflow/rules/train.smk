@@ -33,7 +33,7 @@ rule train:
         arch=lambda wc: STUDY.job_architecture(wc.variant),
         num_classes=DATASET_SPEC.num_classes,
         training=lambda wc: STUDY.trainings[wc.variant],
-        numerics=config["numerics"],
+        numerics=STUDY.numerics,
         # Per-epoch checkpoints for resuming a killed job; not an output.
         checkpoint_dir=lambda wc: CHECKPOINTS.format(**wc),
         # Used when config `execution: tensorboard` is on (it changes no result).

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -37,9 +37,9 @@ LOCKED = {
 }
 
 
-def locked_values(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The locked keys' values in a validated config."""
-    seq, stats = config["sequential"], config["statistics"]
+def locked_values(study) -> dict[str, Any]:
+    """The locked keys' values of a study (ablation/study.py)."""
+    seq, stats = study.sequential_settings, study.statistics
     return {
         "first_look": seq["first_look"],
         "seeds_per_look": seq["seeds_per_look"],
@@ -56,12 +56,12 @@ def file_sha256(path: str | Path) -> str:
 
 
 def check(
-    config: Mapping[str, Any],
+    study,
     design_file: str | Path,
     looks_taken: int,
     amend_command: str,
 ) -> dict[str, Any] | None:
-    """The amendment a design file records, given the study's config and the looks
+    """The amendment a design file records, given the study and the looks
     already on disk: None while no look has been taken (the design is still free)
     or nothing locked changed; the first design's hash, the look after which it
     changed and the changes, where `sequential.amend` accepts them. Raises
@@ -75,11 +75,11 @@ def check(
     # An amended design keeps its first design as the one locked.
     first = written.get("amendment")
     locked = first["locked"] if first else {k: read(written) for k, (_, read) in LOCKED.items()}
-    wanted = locked_values(config)
+    wanted = locked_values(study)
     changed = {k: [locked[k], wanted[k]] for k in LOCKED if locked[k] != wanted[k]}
     if not changed:
         return None
-    if not config["sequential"].get("amend"):
+    if not study.sequential_settings.get("amend"):
         key = next(iter(changed))
         name = LOCKED[key][0]
         raise ConfigError(

@@ -46,6 +46,15 @@ class Study:
     training: dict[str, Any]
     images: dict[str, int]  # train, validation and test images, as the split makes them
     config_sha256: str
+    # The config's other sections, as validated: the rules read them here, never
+    # from the config (one reader).
+    split: dict[str, Any]
+    numerics: dict[str, Any]  # threads and oneDNN's cap: part of a training's identity
+    statistics: dict[str, Any]  # alpha, power, margins
+    plots: dict[str, Any]
+    sequential_settings: dict[str, Any]  # `sequential:`, used where seeds are auto
+    description: str | None
+    local_sha256: str | None  # of data.local_path, where given
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Study":
@@ -87,7 +96,19 @@ class Study:
                 split["test_limit"],
             ),
             config_sha256=config_sha256(config),
+            split=dict(split),
+            numerics=dict(config["numerics"]),
+            statistics=dict(config["statistics"]),
+            plots=dict(config["plots"]),
+            sequential_settings=dict(config["sequential"]),
+            description=config["description"],
+            local_sha256=config["data"]["local_sha256"],
         )
+
+    @property
+    def margin(self) -> float:
+        """The test-accuracy margin: the sequential design decides on it."""
+        return self.statistics["margins"][sequential.PRIMARY]["margin"]
 
     def job_architecture(self, variant: str) -> dict[str, Any]:
         """What a training of ``variant`` is given (models.job_architecture)."""
