@@ -233,7 +233,7 @@ def word_results(results: list[dict[str, Any]], alpha: float) -> None:
             r["verdict"] = f"equivalent within ±{margin}"
         else:
             r["verdict"] = "inconclusive"
-        level = f"{100 * (1 - 2 * alpha):g}%"
+        level = paired.interval_levels(alpha)[1]
         interval = f"the {level} {r['interval_name']} reaches {spec.format(reach)}"
         if r["different"] or r["equivalent"]:
             r["reason"] = ""

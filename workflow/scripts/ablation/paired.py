@@ -27,6 +27,17 @@ def _t_cdf(x: float, df: int) -> float:
     return float(special.stdtr(df, x))
 
 
+def percent(fraction: float) -> str:
+    """0.95 as "95%", 0.9 as "90%": how every level and rate is written."""
+    return f"{100 * fraction:g}%"
+
+
+def interval_levels(alpha: float) -> tuple[str, str]:
+    """The two intervals every comparison shows, as words: the (1 - alpha) one of a
+    difference and the (1 - 2 alpha) one of equivalence (TOST)."""
+    return percent(1 - alpha), percent(1 - 2 * alpha)
+
+
 def mean_sd(diffs: Sequence[float]) -> tuple[float, float]:
     d = np.asarray(diffs, dtype=float)
     return float(d.mean()), float(d.std(ddof=1))

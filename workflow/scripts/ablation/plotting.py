@@ -145,7 +145,9 @@ def plot_differences(verdicts: Mapping, metrics: Sequence[str], path) -> None:
         squeeze=False,
     )
     names = [f"{c['variant']} − {c['against']}" for c in comparisons]
-    level, eq_level = 100 * (1 - verdicts["alpha"]), 100 * (1 - 2 * verdicts["alpha"])
+    from . import paired
+
+    level, eq_level = paired.interval_levels(verdicts["alpha"])
     for ax, metric in zip(axes.flat, metrics):
         spec = METRICS[metric]
         scale = 100 if spec.percent else 1
@@ -177,8 +179,8 @@ def plot_differences(verdicts: Mapping, metrics: Sequence[str], path) -> None:
     # A sequential study's intervals are the design's repeated ones, at each stop.
     kind = "repeated interval" if verdicts.get("sequential") else "interval"
     fig.suptitle(
-        f"Paired differences over seeds: dot mean, thin bar {level:g}% {kind}, thick bar "
-        f"{eq_level:g}% {kind} (equivalence), grey band ± margin, red x the original's one run",
+        f"Paired differences over seeds: dot mean, thin bar {level} {kind}, thick bar "
+        f"{eq_level} {kind} (equivalence), grey band ± margin, red x the original's one run",
         fontsize=10,
     )
     _save(fig, path)

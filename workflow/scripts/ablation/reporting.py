@@ -94,8 +94,8 @@ def build_context(
         entry, variant = FIGURES[figure["key"]], figure["variant"]
         values = {
             "variant": variant,
-            "level": f"{100 * confidence:g}%",
-            "eq_level": f"{100 * (1 - 2 * judged['alpha']):g}%",
+            "level": paired.interval_levels(judged["alpha"])[0],
+            "eq_level": paired.interval_levels(judged["alpha"])[1],
             "seeds": int(summary.loc[variant, "n_seeds"]) if variant else n_seeds,
             "original": bool(original),
             "accuracy_as": settings["accuracy_as"],
@@ -152,10 +152,10 @@ def build_context(
         "summary": summary.reset_index().to_dict("records"),
         "verdicts": judged,
         "levels": {
-            "difference": f"{100 * confidence:g}%",
-            "equivalence": f"{100 * (1 - 2 * judged['alpha']):g}%",
-            "alpha": f"{100 * judged['alpha']:g}%",
-            "power": f"{100 * judged['power']:g}%",
+            "difference": paired.interval_levels(judged["alpha"])[0],
+            "equivalence": paired.interval_levels(judged["alpha"])[1],
+            "alpha": paired.percent(judged["alpha"]),
+            "power": paired.percent(judged["power"]),
             "interval": (
                 "repeated interval" if judged.get("sequential") else "interval (unadjusted)"
             ),
@@ -220,7 +220,8 @@ def sequential_context(judged: Mapping[str, Any]) -> dict[str, Any] | None:
     alpha = design["alpha"]
     spec = METRICS[design["primary_metric"]]
     fmt = lambda v, signed=False: spec.format(v, signed)  # noqa: E731
-    levels = {"level": f"{100 * (1 - alpha):g}%", "eq_level": f"{100 * (1 - 2 * alpha):g}%"}
+    level, eq_level = paired.interval_levels(alpha)
+    levels = {"level": level, "eq_level": eq_level}
     # A rate counts as over alpha beyond what the simulation itself cannot tell apart.
     monte_carlo = 3 * math.sqrt(alpha * (1 - alpha) / design["planning_studies"])
     characteristics = []
