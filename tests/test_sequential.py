@@ -244,3 +244,16 @@ def test_a_look_says_what_going_on_costs_and_when_the_cap_looks_hopeless():
     counts["a"] = {1: 9930, 2: 9931, 3: 9929}
     judged = looks.judge_look(d, 0, comparisons, [0, 1], counts, images, weights, MARGIN)
     assert not judged["hopeless"]
+
+
+def test_a_look_refuses_to_decide_from_a_job_that_did_not_finish(tmp_path):
+    """A decision reads only finished, accepted outputs: an evaluation or training
+    whose status still reads "running" (interrupted) stops the look, naming it."""
+    from ablation.errors import StudyError
+
+    done, running = tmp_path / "done.status", tmp_path / "evaluate.status"
+    done.write_text("done\n")
+    running.write_text("running\n")
+    looks.require_finished([done])
+    with pytest.raises(StudyError, match="1 job.s. that did not finish .*evaluate.status"):
+        looks.require_finished([done, running])

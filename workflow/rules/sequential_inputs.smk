@@ -101,7 +101,9 @@ def look_inputs(wildcards):
         "previous": previous,
         "tests": [f"{RUN.format(**r)}/test_metrics.json" for r in chosen],
         "facts": [f"{RUN.format(**r)}/training.json" for r in chosen],
+        # A look decides only from jobs that finished: their statuses read "done".
         "finished": [rules.evaluate.log.status.format(**r) for r in chosen]
+        + [rules.train.log.status.format(**r) for r in chosen]
         + [rules.design.log.status],
     }
 

@@ -13,6 +13,7 @@ def read_json(path):
 
 
 def main(smk):
+    looks.require_finished(smk.input.finished)
     design_file = read_json(smk.input.design)
     design = sequential.Design.from_dict(design_file)
     comparisons = design_file["comparisons"]

@@ -5,7 +5,11 @@ rules), and each comparison's looks in order (histories, read by the verdicts)."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+from .errors import StudyError
 
 from .sequential import Design, look
 
@@ -86,3 +90,16 @@ def histories(looks) -> dict[int, list[dict]]:
         for entry in taken["comparisons"]:
             out.setdefault(entry["index"], []).append({"look": taken["look"], **entry})
     return out
+
+
+def require_finished(statuses) -> None:
+    """A look is a decision: it reads only the outputs of jobs that finished (their
+    status files read "done"; an interrupted job's read "running", see job_log in
+    rules/common.smk), never an evaluation of a model an interruption left."""
+    unfinished = [p for p in statuses if Path(p).read_text(encoding="utf-8").strip() != "done"]
+    if unfinished:
+        raise StudyError(
+            f"this look would read the outputs of {len(unfinished)} job(s) that did not "
+            f"finish ({', '.join(map(str, unfinished[:3]))}{', ...' if len(unfinished) > 3 else ''}): "
+            "nothing was decided; run the same command again, which redoes them first"
+        )

@@ -99,11 +99,16 @@ def stop_when_snakemake_is_gone(every_seconds: float = 1.0):
     class StopWhenSnakemakeGone(keras.callbacks.Callback):
         _checked = 0.0
 
+        def on_train_begin(self, logs=None):
+            self._check()  # the start-up (data, model) may have outlived Snakemake
+
         def on_train_batch_end(self, batch, logs=None):
             now = time.monotonic()
-            if now - self._checked < every_seconds:
-                return
-            self._checked = now
+            if now - self._checked >= every_seconds:
+                self._checked = now
+                self._check()
+
+        def _check(self):
             if interrupts.snakemake_is_gone():
                 log.error("Snakemake's process is gone: stopping, the checkpoints kept")
                 raise KeyboardInterrupt
