@@ -49,6 +49,15 @@ def new_project(path, tiny_study, config):
     return project
 
 
+def wait_for_checkpoint(job, checkpoints):
+    """Until the running training ``job`` has written its first epoch's checkpoint."""
+    deadline = time.monotonic() + 600
+    while not list(checkpoints.glob("epoch-*.json")):
+        assert job.poll() is None, "the run ended before its first checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint after 10 minutes"
+        time.sleep(0.2)
+
+
 @pytest.mark.workflow
 def test_killed_training_resumes_and_ends_bit_identical(tiny_study, tmp_path):
     run = Path("results/with_bn/seed1")
@@ -62,11 +71,7 @@ def test_killed_training_resumes_and_ends_bit_identical(tiny_study, tmp_path):
         [SNAKEMAKE, "--cores", "2", "variant_with_bn"], cwd=project, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.monotonic() + 600
-    while not list(checkpoints.glob("epoch-*.json")):
-        assert job.poll() is None, "the run ended before its first checkpoint"
-        assert time.monotonic() < deadline, "no checkpoint after 10 minutes"
-        time.sleep(0.2)
+    wait_for_checkpoint(job, checkpoints)
     os.killpg(job.pid, signal.SIGKILL)  # snakemake and its job, without warning
     job.wait()
     assert not (project / run / "model.keras").exists()
@@ -309,6 +314,16 @@ def test_a_retrain_killed_before_it_wrote_its_status_is_redone(study_copy):
     assert_consistent(study_copy)
 
 
+def reference_weights(tiny_study, path, config):
+    """The weights an uninterrupted run of ``config`` trains (with_bn, seed 1)."""
+    reference = new_project(path, tiny_study, config)
+    check(snakemake(reference, "variant_with_bn"))
+    return json.loads((reference / RUN / "training.json").read_text())["weights_sha256"]
+
+
+RUN = Path("results/with_bn/seed1")
+
+
 @pytest.mark.workflow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_to_snakemake_alone_stops_the_training_and_the_rerun_resumes_it(
@@ -317,11 +332,9 @@ def test_a_signal_to_snakemake_alone_stops_the_training_and_the_rerun_resumes_it
     """As a service manager, a nohup wrapper or a batch system stops a run: the
     signal reaches Snakemake's process only (here in the tests' process group,
     which it does not lead), not its jobs."""
-    run = Path("results/with_bn/seed1")
+    run = RUN
     config = resume_config(epochs=8)
-    reference = new_project(tmp_path / "reference", tiny_study, config)
-    check(snakemake(reference, "variant_with_bn"))
-    expected = json.loads((reference / run / "training.json").read_text())["weights_sha256"]
+    expected = reference_weights(tiny_study, tmp_path / "reference", config)
 
     project = new_project(tmp_path / "stopped", tiny_study, config)
     checkpoints = project / "results" / "checkpoints" / "with_bn" / "seed1"
@@ -330,11 +343,7 @@ def test_a_signal_to_snakemake_alone_stops_the_training_and_the_rerun_resumes_it
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     assert os.getpgid(job.pid) != job.pid
-    deadline = time.monotonic() + 600
-    while not list(checkpoints.glob("epoch-*.json")):
-        assert job.poll() is None, "the run ended before its first checkpoint"
-        assert time.monotonic() < deadline, "no checkpoint after 10 minutes"
-        time.sleep(0.2)
+    wait_for_checkpoint(job, checkpoints)
     job.send_signal(signum)
     output, _ = job.communicate(timeout=120)
     assert job.returncode != 0, output
@@ -365,13 +374,11 @@ def test_kill_9_of_snakemake_stops_its_training_and_the_rerun_loses_at_most_an_e
     --unlock the rerun resumes from the last finished epoch, to the same weights."""
     import psutil
 
-    run = Path("results/with_bn/seed1")
+    run = RUN
     config = resume_config(epochs=6)
     # Epochs of a few seconds: the run must outlast a second run's start-up.
     config["split"]["train_limit"] = 3000
-    reference = new_project(tmp_path / "reference", tiny_study, config)
-    check(snakemake(reference, "variant_with_bn"))
-    expected = json.loads((reference / run / "training.json").read_text())["weights_sha256"]
+    expected = reference_weights(tiny_study, tmp_path / "reference", config)
 
     project = new_project(tmp_path / "killed", tiny_study, config)
     checkpoints = project / "results" / "checkpoints" / "with_bn" / "seed1"
@@ -379,11 +386,7 @@ def test_kill_9_of_snakemake_stops_its_training_and_the_rerun_loses_at_most_an_e
         [SNAKEMAKE, "--cores", "2", "variant_with_bn"], cwd=project,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.monotonic() + 600
-    while not list(checkpoints.glob("epoch-*.json")):
-        assert job.poll() is None, "the run ended before its first checkpoint"
-        assert time.monotonic() < deadline, "no checkpoint after 10 minutes"
-        time.sleep(0.2)
+    wait_for_checkpoint(job, checkpoints)
     # A second run in the same folder meanwhile is refused: the first is alive.
     second = snakemake(project, "variant_with_bn")
     assert second.returncode != 0
