@@ -75,10 +75,11 @@ def record_unfinished_jobs():
     deleting its outputs and logs and the job writing "running" leaves no status.
     Where a job's status and some of its outputs are missing while files made from
     them exist, record "running" for it, as it would have."""
+    so_far = runs_so_far()
     checks = [
-        (rules.split, {}, [f"{RUN.format(**r)}/model.keras" for r in runs_so_far()]),
-        *[(rules.train, r, [f"{RUN.format(**r)}/test_metrics.json"]) for r in runs_so_far()],
-        *[(rules.evaluate, r, [rules.metrics.output[0]]) for r in runs_so_far()],
+        (rules.split, {}, [f"{RUN.format(**r)}/model.keras" for r in so_far]),
+        *[(rules.train, r, [f"{RUN.format(**r)}/test_metrics.json"]) for r in so_far],
+        *[(rules.evaluate, r, [rules.metrics.output[0]]) for r in so_far],
         (rules.metrics, {}, [rules.verdicts.output[0], *figures_reading("metrics"), REPORT]),
         (rules.verdicts, {}, [*figures_reading("verdicts"), REPORT]),
         *[

@@ -15,40 +15,40 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from . import sequential, sequential_simulation
 from .config import ConfigError
 
-# Each locked key: where the config holds it, and where the design file does.
+# Each locked key, and where the config holds it.
 LOCKED = {
-    "first_look": ("sequential.first_look", lambda d: d["planning"]["first_look"]),
-    "seeds_per_look": ("sequential.seeds_per_look", lambda d: d["planning"]["seeds_per_look"]),
-    "cap": ("sequential.cap", lambda d: d["planning"]["cap"]),
-    "futility": ("sequential.futility", lambda d: d["futility"]),
-    "min_sd": ("sequential.min_sd", lambda d: d.get("min_sd", 0.0)),
-    "alpha": ("statistics.alpha", lambda d: d["alpha"]),
-    "margin": (
-        f"statistics.margins.{sequential.PRIMARY}.margin",
-        lambda d: d["margin"],
-    ),
+    "first_look": "sequential.first_look",
+    "seeds_per_look": "sequential.seeds_per_look",
+    "cap": "sequential.cap",
+    "futility": "sequential.futility",
+    "min_sd": "sequential.min_sd",
+    "alpha": "statistics.alpha",
+    "margin": f"statistics.margins.{sequential.PRIMARY}.margin",
 }
+
+
+def _locked(settings: Mapping[str, Any], alpha: float, margin: float) -> dict[str, Any]:
+    # A design file written before min_sd existed decided without a floor.
+    values = {**settings, "alpha": alpha, "margin": margin}
+    return {key: values.get(key, 0.0) for key in LOCKED}
 
 
 def locked_values(study) -> dict[str, Any]:
     """The locked keys' values of a study (ablation/study.py)."""
-    seq, stats = study.sequential_settings, study.statistics
-    return {
-        "first_look": seq["first_look"],
-        "seeds_per_look": seq["seeds_per_look"],
-        "cap": seq["cap"],
-        "futility": seq["futility"],
-        "min_sd": seq["min_sd"],
-        "alpha": stats["alpha"],
-        "margin": stats["margins"][sequential.PRIMARY]["margin"],
-    }
+    return _locked(study.sequential_settings, study.statistics["alpha"], study.margin)
+
+
+def written_values(design: Mapping[str, Any]) -> dict[str, Any]:
+    """The locked keys' values in a design file (its `sequential:` settings as
+    planned, its alpha and margin)."""
+    return _locked(design["planning"], design["alpha"], design["margin"])
 
 
 def file_sha256(path: str | Path) -> str:
@@ -74,14 +74,14 @@ def check(
     written = json.loads(path.read_text(encoding="utf-8"))
     # An amended design keeps its first design as the one locked.
     first = written.get("amendment")
-    locked = first["locked"] if first else {k: read(written) for k, (_, read) in LOCKED.items()}
+    locked = first["locked"] if first else written_values(written)
     wanted = locked_values(study)
     changed = {k: [locked[k], wanted[k]] for k in LOCKED if locked[k] != wanted[k]}
     if not changed:
         return None
     if not study.sequential_settings.get("amend"):
         key = next(iter(changed))
-        name = LOCKED[key][0]
+        name = LOCKED[key]
         raise ConfigError(
             f"config: {name}: {wanted[key]!r} changes the sequential design locked at "
             f"{locked[key]!r} by look 1 ({path}): a design is fixed once its first look is "

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from .errors import StudyError
-
 from .sequential import Design, look
 
 # Below this chance of being decided by the cap (conditional power at the spread
@@ -54,7 +51,6 @@ def judge_look(
             entry = {
                 "decision": found.decision,
                 "mean": found.mean,
-                "sd": float(np.std(diffs, ddof=1)),
                 "interval": list(found.interval),
                 "equivalence_interval": list(found.equivalence_interval),
                 "conditional_power": found.conditional_power,
