@@ -1,16 +1,22 @@
 """A sequential study (`seeds: auto`) end to end on tiny data: seeds added in looks,
 one comparison stopping at the first look and one going on, stopped between looks
-and resumed, nothing trained twice, and a finished study left alone."""
+(and by Ctrl-C) and resumed, nothing trained twice, and a finished study left alone."""
 
 import hashlib
 import json
+import os
 import re
 import shlex
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
 
 import pandas as pd
+import psutil
 import pytest
 
-from conftest import check, project_copy, snakemake, tiny_config, write_config
+from conftest import SNAKEMAKE, check, project_copy, snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -29,6 +35,37 @@ def sequential_config(cap=3):
     }
     config["comparisons"].append({"variant": "sigmoid_logits", "against": "baseline"})
     return config
+
+
+@dataclass
+class Stopped:
+    returncode: int
+    output: str
+    seconds: float  # from the Ctrl-C until Snakemake and all its jobs had ended
+
+
+def ctrl_c_when_a_training_starts(project, *targets) -> Stopped:
+    """Run Snakemake in a process group of its own, as a terminal does, and press
+    Ctrl-C (SIGINT to the whole group) as soon as a training job's process exists."""
+    job = subprocess.Popen(
+        [SNAKEMAKE, "--cores", "2", *targets], cwd=project, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    snakemake_process = psutil.Process(job.pid)
+    deadline = time.monotonic() + 300
+    while not any(
+        "train.py" in " ".join(child.cmdline())
+        for child in snakemake_process.children(recursive=True)
+    ):
+        assert job.poll() is None and time.monotonic() < deadline, "no training started"
+        time.sleep(0.05)
+    group = [snakemake_process, *snakemake_process.children(recursive=True)]
+    os.killpg(job.pid, signal.SIGINT)
+    start = time.monotonic()
+    output, _ = job.communicate(timeout=120)
+    _, alive = psutil.wait_procs(group, timeout=120)
+    assert not alive, f"still running after Ctrl-C: {alive}"
+    return Stopped(job.returncode, output, time.monotonic() - start)
 
 
 def planned_trainings(result) -> int:
@@ -58,6 +95,23 @@ def test_a_sequential_study_adds_seeds_only_where_undecided_and_resumes(tmp_path
     plan = check(snakemake(project, "-n", "report.md"))
     assert planned_trainings(plan) == 2
     assert "Left: up to 2 trainings" in plan.stderr
+
+    # Ctrl-C between the looks, while a training of look 2 is starting up (before
+    # TensorFlow is loaded): it stops at once, not at its end, and nothing of it
+    # counts as done.
+    stopped = ctrl_c_when_a_training_starts(project, "report.md")
+    assert stopped.returncode != 0
+    assert stopped.seconds < 60, f"stopped after {stopped.seconds:.0f} s"
+    assert not list((project / "results").glob("*/seed3/model.keras"))
+    assert not (project / "results/sequential/look2.json").exists()
+    assert (
+        stopped.output.strip()
+        .splitlines()[-1]
+        .startswith("The run stopped before report.md was done: interrupted")
+    ), stopped.output
+    assert stopped.output.strip().endswith("To continue: snakemake --cores 2 report.md")
+    # The rerun plans only what is missing: look 2's two trainings, nothing of look 1.
+    assert planned_trainings(check(snakemake(project, "-n", "report.md"))) == 2
     check(snakemake(project, "report.md"))
     metrics = pd.read_csv(project / "results/metrics.csv")
     seeds = metrics.groupby("variant")["seed"].apply(sorted).to_dict()
@@ -103,7 +157,7 @@ def test_a_sequential_study_adds_seeds_only_where_undecided_and_resumes(tmp_path
     printed = line.split(
         "amend this one, its report then saying which error rates no longer hold: "
     )[1]
-    assert printed == "snakemake --cores 4 report.md --config 'sequential={amend: true}'"
+    assert printed == "snakemake --cores 2 report.md --config 'sequential={amend: true}'"
     assert (project / "results/sequential/design.json").read_bytes() == design_bytes
 
     # Amended as printed: the looks are taken again under the new design (only what

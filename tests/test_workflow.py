@@ -571,6 +571,8 @@ def test_a_named_studys_file_is_checked_by_file_and_line(study_copy):
     result = snakemake(study_copy, "studies/qa/report.md", "--config", "study=qa")
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "config/qa.yaml:3:1: expected ',' or ']'" in output, output
+    # The one line that matters is the last on the screen (no trailer under it).
+    assert result.stderr.strip().splitlines()[-1].startswith("config/qa.yaml:3:1: "), output
     assert built_files(study_copy) == before
     assert not (study_copy / "studies").exists()
 
@@ -582,10 +584,13 @@ def test_the_default_studys_report_asked_of_a_named_study_gives_the_command_for_
     before = built_files(study_copy)
     result = snakemake(study_copy, "report.md", "--config", "study=qa", "seeds=1")
     output = result.stdout + result.stderr
-    command = "snakemake --cores 4 studies/qa/report.md --config study=qa seeds=1"
+    # As typed (the tests run --cores 2), for the study typed.
+    command = "snakemake --cores 2 studies/qa/report.md --config study=qa seeds=1"
     assert result.returncode != 0
-    assert "report.md is the default study's; this study (qa) writes studies/qa/" in output
-    assert command in output, output
+    assert result.stderr.strip().splitlines()[-1] == (
+        "report.md is the default study's; this study (qa) writes studies/qa/, its report "
+        f"studies/qa/report.md: {command}"
+    ), output
     assert built_files(study_copy) == before
     # The command printed runs as printed (here as a dry run).
     plan = check(snakemake(study_copy, *command.split()[3:], "-n"))

@@ -6,10 +6,8 @@ import re
 import sys
 from pathlib import Path
 
-from snakemake.exceptions import WorkflowError
-
-from ablation import dataset_checks, metrics
-from ablation.errors import DataError
+from ablation import dataset_checks, metrics, run_state
+from ablation.errors import DataError, Refusal
 from ablation.figures import FIGURES, render as render_figure_text
 
 # Files of the workflow itself, found from the Snakefile, as paths relative to the
@@ -47,19 +45,32 @@ TF_THREADS = STUDY.numerics["threads"]
 FRONT_PAGE = f"{RESULTS}/front_page.rst"
 
 
-def study_command(**config_values):
+def study_command(as_typed=False, **config_values):
     """The command that builds this study (Study.command), with ``config_values``
-    over the --config values it was given."""
+    over the --config values it was given; ``as_typed``: run as the typed command
+    runs (its --cores, profile, executor), for a hint printed to the one who typed
+    it, rather than the README's --cores 4 (a report's advice must not depend on
+    how the report was made)."""
     return STUDY.command(
-        workflow.config_settings.config, workflow.config_settings.configfiles, **config_values
+        workflow.config_settings.config,
+        workflow.config_settings.configfiles,
+        *([run_state.execution_options()] if as_typed else []),
+        **config_values,
     )
 
 
-def refuse_default_study_path(path):
-    raise WorkflowError(
-        f"{path} is the default study's; this study ({STUDY.name}) writes "
-        f"{STUDY_DIR}, its report {REPORT}: {study_command()}"
-    )
+def refuse_default_study_paths():
+    """A named study writes studies/NAME/: the default study's report.md or
+    results/... asked of it is refused before any job, with this study's command
+    (Snakemake's own words, "No rule to produce report.md", would not say where its
+    report is)."""
+    asked = run_state.typed_targets() if workflow.is_main_process else ()
+    default = sorted(t for t in asked if t == "report.md" or t.startswith("results/"))
+    if STUDY_DIR and default:
+        raise Refusal(
+            f"{', '.join(default)} is the default study's; this study ({STUDY.name}) "
+            f"writes {STUDY_DIR}, its report {REPORT}: {study_command(as_typed=True)}"
+        )
 
 
 TRAIN_BENCHMARK = f"{RESULTS}/benchmarks/train/{{variant}}/seed{{seed}}.tsv"

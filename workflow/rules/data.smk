@@ -11,7 +11,7 @@ if os.path.exists(DATASET_FILE):
     try:
         dataset_checks.verify_file(DATASET_FILE, DATASET_SPEC, DATASET_ALSO_KNOWN)
     except DataError as exc:
-        raise WorkflowError(f"error: {exc}") from None
+        raise Refusal(f"error: {exc}") from None
 else:
 
     localrules:

@@ -17,9 +17,9 @@ def refuse_report_before_study():
     report but does not exist") do not say what to run first."""
     asked = any(a == "--report" or a.startswith("--report=") for a in sys.argv[1:])
     if asked and workflow.is_main_process and not os.path.exists(REPORT):
-        raise WorkflowError(
+        raise Refusal(
             f"snakemake --report: this study is not built yet ({REPORT} is missing): "
-            f"build it first with `{study_command()}`, then run snakemake --report again"
+            f"build it first with `{study_command(as_typed=True)}`, then run snakemake --report again"
         )
 
 
@@ -42,7 +42,7 @@ def refuse_a_locked_folder():
         return
     refusal = run_state.lock_refusal(Path(".snakemake") / "locks", run_state.command_as_typed())
     if refusal:
-        raise WorkflowError(refusal)
+        raise Refusal(refusal)
 
 
 def write_code_identities():
@@ -146,6 +146,8 @@ onerror:
     # kept, how to continue.
     atexit.register(
         print,
-        run_state.stopped_line(RESULTS, REPORT, run_state.command_as_typed()),
+        run_state.stopped_line(
+            RESULTS, REPORT, run_state.command_as_typed(), bool(interrupts.SIGNALS)
+        ),
         file=sys.stderr,
     )

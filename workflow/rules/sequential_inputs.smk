@@ -63,10 +63,10 @@ def design_amendment():
     amend = {**(given if isinstance(given, dict) else {}), "amend": True}
     try:
         return design_lock.check(
-            STUDY, DESIGN_FILE, len(looks_on_disk()), study_command(sequential=amend)
+            STUDY, DESIGN_FILE, len(looks_on_disk()), study_command(as_typed=True, sequential=amend)
         )
     except ConfigError as exc:
-        raise WorkflowError(str(exc)) from None
+        raise Refusal(str(exc)) from None
 
 
 DESIGN_AMENDMENT = design_amendment()

@@ -10,7 +10,6 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from . import atomic
@@ -25,6 +24,7 @@ from .config import (
     resolve_bases,
     study_files_in,
 )
+from .errors import Refusal
 from .study import Study
 
 
@@ -46,7 +46,7 @@ def study_files(workflow) -> StudyFiles:
     name = workflow.config_settings.config.get("study")
     named = f"config/{name}.yaml" if name else None
     if name and name not in study_files_in("config"):
-        raise WorkflowError(
+        raise Refusal(
             f"config: study: {name!r} (given with --config) has no study file {named} "
             f"(study files: {', '.join(study_files_in('config')) or 'none'})"
         )
@@ -54,7 +54,7 @@ def study_files(workflow) -> StudyFiles:
     try:
         keys = {path: check_yaml_file(path) for path in files}
     except ConfigError as exc:
-        raise WorkflowError(str(exc)) from None
+        raise Refusal(str(exc)) from None
     return StudyFiles(keys=keys, named=named if named and keys[named] else None)
 
 
@@ -73,7 +73,7 @@ def load_study(workflow, config: dict[str, Any], files: StudyFiles) -> Study:
         normalize(config)  # keys sorted: a result's identity is the study's meaning
         return Study.from_config(config)
     except ConfigError as exc:
-        raise WorkflowError(str(exc)) from None
+        raise Refusal(str(exc)) from None
 
 
 def refuse_a_full_disk(workflow) -> None:
@@ -85,7 +85,7 @@ def refuse_a_full_disk(workflow) -> None:
     for handler in list(workflow.logger_manager.logfile_handlers):
         workflow.logger_manager.logger.removeHandler(handler)
         handler.close()
-    raise WorkflowError(
+    raise Refusal(
         f"no space left on the disk of {os.getcwd()} (less than 1 MB free): free some "
         "and run again; nothing was changed"
     )

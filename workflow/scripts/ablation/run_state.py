@@ -4,6 +4,7 @@ the Snakefile, never by a job."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import sys
@@ -14,6 +15,47 @@ import psutil
 
 def command_as_typed() -> str:
     return shlex.join(["snakemake", *sys.argv[1:]])
+
+
+@functools.cache
+def _typed():
+    """The typed command line, read by Snakemake's own parser; None where this is
+    not one (a test, a script)."""
+    from snakemake.cli import get_argument_parser
+
+    try:
+        return get_argument_parser().parse_args(sys.argv[1:])
+    except SystemExit:
+        return None
+
+
+def typed_targets() -> set[str]:
+    """The targets typed (Snakemake knows them only after reading the Snakefile)."""
+    return set(_typed().targets) if _typed() else set()
+
+
+def execution_options() -> tuple[str, ...]:
+    """How the typed command runs its jobs, as typed: its --cores (or --jobs),
+    --profile, --workflow-profile and --executor; --cores 4, as the README, where
+    it typed none of them (a dry run or --report needs no cores, a run does). A
+    command printed for the user to type next keeps these: on a cluster, or with
+    fewer cores, the advice runs as the run itself did."""
+    typed = _typed()
+    if typed is None:
+        return ("--cores", "4")
+    words = []
+    if typed.cores is not None:
+        words += ["--cores", str(typed.cores)]
+    elif typed.jobs is not None:
+        words += ["--jobs", str(typed.jobs)]
+    for option, value in (
+        ("--profile", typed.profile),
+        ("--workflow-profile", typed.workflow_profile),
+        ("--executor", typed.executor),
+    ):
+        for each in value if isinstance(value, list) else [value] if value else []:
+            words += [option, str(each)]
+    return tuple(words) or ("--cores", "4")
 
 
 def other_runs_here() -> list[int]:
@@ -64,23 +106,26 @@ def _last_error(log: Path) -> str:
     return lines[-1].strip() if message == "job failed" else message
 
 
-def stopped_line(results: str, report: str, command: str) -> str:
+def stopped_line(results: str, report: str, command: str, interrupted: bool = False) -> str:
     """The last line of a run that stopped before the study was finished: what
-    happened (each unfinished job's own words, from its log), what is kept, and the
-    command to continue."""
+    happened (each unfinished job's own words, from its log; ``interrupted``: the
+    run was, even where no job had begun to write), what is kept, and the command
+    to continue."""
     unfinished = []
     for status in sorted(Path(results, "logs").rglob("*.status")):
         if status.read_text(encoding="utf-8").strip() == "running":
             log = status.with_suffix(".log")
             name = str(log.relative_to(Path(results, "logs")).with_suffix(""))
             unfinished.append((name, _last_error(log) if log.is_file() else "did not start"))
-    interrupted = [name for name, why in unfinished if "interrupt" in why]
+    stopped_by_interrupt = [name for name, why in unfinished if "interrupt" in why]
     failed = [(name, why) for name, why in unfinished if "interrupt" not in why]
     if failed:
         what = f"{failed[0][0]} failed: {failed[0][1]}"
         what += f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+    elif stopped_by_interrupt:
+        what = f"interrupted ({', '.join(stopped_by_interrupt)})"
     elif interrupted:
-        what = f"interrupted ({', '.join(interrupted)})"
+        what = "interrupted"
     else:
         what = "stopped"
     trainings = any(name.startswith("train/") for name, _ in unfinished)

@@ -154,18 +154,26 @@ class Study:
         """`seeds: auto`: seeds added in looks (``design``)."""
         return self.design is not None
 
-    def command(self, given: Mapping[str, Any], configfiles: Sequence[str], **values: Any) -> str:
-        """The command that builds this study, as typed in the project folder: its
-        report first, then the --config values it was given (``given``, with
-        ``values`` over them) and its --configfile files (both options take every
-        word after them). Not `execution:` values: they change how it runs, not what
-        it is (nor, so, the report that prints this)."""
+    def command(
+        self,
+        given: Mapping[str, Any],
+        configfiles: Sequence[str],
+        options: Sequence[str] = ("--cores", "4"),
+        **values: Any,
+    ) -> str:
+        """The command that builds this study, as typed in the project folder: how it
+        runs (``options``: the README's --cores 4, or those typed), its report, then
+        the --config values it was given (``given``, with ``values`` over them) and
+        its --configfile files (both options take every word after them). Not
+        `execution:` values: they change how it runs, not what it is (nor, so, the
+        report that prints this)."""
         values = {**{k: v for k, v in given.items() if k != "execution"}, **values}
         words = [shlex.quote(f"{k}={config_word(v)}") for k, v in values.items()]
         files = [os.path.relpath(f) for f in configfiles]
         return " ".join(
             [
-                "snakemake --cores 4",
+                "snakemake",
+                *map(shlex.quote, options),
                 self.report,
                 *(["--config", *words] if words else []),
                 *(["--configfile", *files] if files else []),
