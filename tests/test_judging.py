@@ -4,12 +4,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from ablation import judging
+from ablation import claims, judging, metric_comparison
+from ablation.metrics import METRICS
 from conftest import REPO
 
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
 MARGINS = SCHEMA["properties"]["statistics"]["properties"]["margins"]["properties"]
-SETTINGS = judging.Settings(
+SETTINGS = metric_comparison.Settings(
     alpha=0.05, power=0.8, margins={m: spec["default"]["margin"] for m, spec in MARGINS.items()}
 )
 
@@ -69,20 +70,20 @@ def claim(expect, metrics=("test_accuracy",), variant="a"):
     ],
 )
 def test_every_claim_status_is_reachable(table, expect, status):
-    judged = judging.judge_claim(table, claim(expect), SETTINGS)
+    judged = claims.judge_claim(table, claim(expect), SETTINGS)
     assert judged["status"] == status, judged["reason"]
 
 
 def test_nothing_found_is_not_equivalence():
     # The old rule called this "supported": no difference found. The interval is
     # far wider than the margin, so nothing was shown either way.
-    judged = judging.judge_claim(NOISY, claim("no difference"), SETTINGS)
+    judged = claims.judge_claim(NOISY, claim("no difference"), SETTINGS)
     assert judged["status"] == "not shown equivalent"
     assert "the 90% interval reaches" in judged["reason"] and "±0.20 pp" in judged["reason"]
 
 
 def test_identical_training_is_caught_not_judged():
-    judged = judging.judge_claim(IDENTICAL, claim("worse"), SETTINGS)
+    judged = claims.judge_claim(IDENTICAL, claim("worse"), SETTINGS)
     assert "identical training" in judged["reason"]
     comparison = judging.compare(IDENTICAL, {"variant": "a", "against": "b"}, SETTINGS)
     assert comparison["identical"]
@@ -90,7 +91,7 @@ def test_identical_training_is_caught_not_judged():
 
 
 def test_claim_variant_missing_is_not_tested():
-    judged = judging.judge_claim(CLEAR, claim("worse", variant="sigmoid_output"), SETTINGS)
+    judged = claims.judge_claim(CLEAR, claim("worse", variant="sigmoid_output"), SETTINGS)
     assert judged["status"] == "not tested" and "sigmoid_output" in judged["reason"]
 
 
@@ -106,11 +107,11 @@ def test_a_claim_on_several_metrics_is_holm_corrected_against_it():
         0.0035,
         0.0025,
     ]
-    alone = judging.judge_claim(table, claim("worse"), SETTINGS)
+    alone = claims.judge_claim(table, claim("worse"), SETTINGS)
     assert alone["status"] == "contradicted"
     assert 0.01 < alone["results"][0]["p"] < 0.05
     four = ("test_accuracy", "val_accuracy", "train_accuracy", "test_loss")
-    judged = judging.judge_claim(table, claim("worse", four), SETTINGS)
+    judged = claims.judge_claim(table, claim("worse", four), SETTINGS)
     assert judged["status"] == "contradicted"
     assert "came out better" not in judged["reason"]
     assert judged["reason"].startswith("test_accuracy: worse by less than 0.20 pp if at all")
@@ -142,7 +143,9 @@ def test_a_real_difference_inside_the_margin_says_both():
 
 def test_power_and_seeds_needed_are_reported():
     original = {"a": {"test_accuracy": 0.9884}, "b": {"test_accuracy": 0.9868}}
-    r = judging.compare_metric(NOISY, "a", "b", "test_accuracy", SETTINGS, original)
+    r = metric_comparison.compare_metric(
+        NOISY, "a", "b", "test_accuracy", SETTINGS, original
+    ).to_json()
     assert r["detectable"] > abs(r["original_diff"])  # three noisy seeds cannot see 0.16 pp
     assert r["seeds_for_original"] is None or r["seeds_for_original"] > 3
     assert r["original_diff"] == pytest.approx(0.0016)
@@ -155,9 +158,9 @@ def test_the_originals_own_numbers_are_checked_against_its_claim():
         "a": {"val_loss": 0.0288, "test_accuracy": 0.9896},
         "b": {"val_loss": 0.0524, "test_accuracy": 0.9868},
     }
-    same = judging.own_numbers_note(claim("no difference", ("val_loss",)), original, SETTINGS)
+    same = claims.own_numbers_note(claim("no difference", ("val_loss",)), original, SETTINGS)
     assert same == ["val_loss 0.0288 vs 0.0524 (-0.0236), beyond ±0.0050"]
-    worse = judging.own_numbers_note(claim("worse", ("val_loss",)), original, SETTINGS)
+    worse = claims.own_numbers_note(claim("worse", ("val_loss",)), original, SETTINGS)
     assert worse == [
         "val_loss 0.0288 vs 0.0524 (-0.0236): better, not worse",
         "test_accuracy 0.9896 vs 0.9868 (+0.28 pp): better, not worse",
@@ -199,8 +202,8 @@ def test_every_claim_of_the_reference_is_well_formed_and_tested_by_default():
     ids = [c["id"] for c in reference["claims"]]
     assert len(ids) == len(set(ids)) == 8
     for c in reference["claims"]:
-        assert c["expect"] in judging.CLAIM_EXPECTATIONS
-        assert set(c["metrics"]) <= set(judging.METRICS)
+        assert c["expect"] in claims.CLAIM_EXPECTATIONS
+        assert set(c["metrics"]) <= set(METRICS)
         assert {c["variant"], c["against"]} <= set(config["variants"])
     # The overall conclusion on depth is encoded, and the untestable ones say why.
     assert sum("層數減少與增加" in c["quote"] for c in reference["claims"]) == 2
@@ -218,7 +221,7 @@ def test_inside_the_margin_alone_but_not_after_holm_says_so():
         -0.0006,
         0.0004,
     ]
-    alone = judging.compare_metric(table, "a", "b", "test_accuracy", SETTINGS)
+    alone = metric_comparison.compare_metric(table, "a", "b", "test_accuracy", SETTINGS).to_json()
     assert alone["p_equivalence"] < 0.05
     result = judging.compare(table, {"variant": "a", "against": "b"}, SETTINGS)["results"][0]
     assert result["verdict"] == "inconclusive"
@@ -236,7 +239,7 @@ def test_the_same_difference_on_every_seed_is_not_testable_never_certain():
     assert result["verdict"] == "not testable" and not result["tested"]
     assert "+0.05 pp on every one of the 3 seeds" in result["reason"]
     assert "p" not in result
-    judged = judging.judge_claim(table, claim("better"), SETTINGS)
+    judged = claims.judge_claim(table, claim("better"), SETTINGS)
     assert judged["status"] == "cannot be judged" and "no spread" in judged["reason"]
 
 
@@ -253,7 +256,7 @@ def test_float32_accuracies_are_compared_as_whole_images():
         table.loc[rows, "val_accuracy"] = np.float32(np.array(correct) / 6000).astype(float)
     floats = table.set_index(["variant", "seed"])["val_accuracy"]
     assert (floats["a"] - floats["b"]).std() > 0  # the trap: spread from rounding alone
-    result = judging.compare_metric(table, "a", "b", "val_accuracy", SETTINGS)
+    result = metric_comparison.compare_metric(table, "a", "b", "val_accuracy", SETTINGS).to_json()
     assert not result["spread"] and result["mean"] == pytest.approx(2 / 6000, abs=1e-15)
 
 
@@ -262,12 +265,12 @@ def test_a_negligible_effect_contradicts_a_better_or_worse_claim():
     # excluded (the 90% interval's lower end is above -0.2 pp), so "lowers
     # accuracy significantly" is contradicted; before, it stayed "not shown".
     table = study([0.9897, 0.9912, 0.9890, 0.9907], [0.9900, 0.9910, 0.9891, 0.9906])
-    judged = judging.judge_claim(table, claim("worse"), SETTINGS)
+    judged = claims.judge_claim(table, claim("worse"), SETTINGS)
     assert judged["status"] == "contradicted"
     assert judged["reason"].startswith("test_accuracy: worse by less than 0.20 pp if at all")
     assert judged["results"][0]["eq_low"] > -0.002
     # Noise as wide as the margin excludes nothing: still "not shown".
-    assert judging.judge_claim(NOISY, claim("worse"), SETTINGS)["status"] == "not shown"
+    assert claims.judge_claim(NOISY, claim("worse"), SETTINGS)["status"] == "not shown"
 
 
 def test_a_real_but_negligible_drop_contradicts_the_claim_a_large_one_supports_it():
@@ -276,7 +279,7 @@ def test_a_real_but_negligible_drop_contradicts_the_claim_a_large_one_supports_i
     same seeds with the drop made larger than the margin support it."""
     base = [0.9900, 0.9910, 0.9890, 0.9905, 0.9895, 0.9902]
     small = [b - d for b, d in zip(base, [0.0005, 0.0006, 0.0004, 0.0005, 0.0005, 0.0006])]
-    judged = judging.judge_claim(study(small, base), claim("worse"), SETTINGS)
+    judged = claims.judge_claim(study(small, base), claim("worse"), SETTINGS)
     result = judged["results"][0]
     assert result["p"] < 0.05 and result["direction"] == "worse"  # real
     assert judged["status"] == "contradicted"
@@ -284,7 +287,7 @@ def test_a_real_but_negligible_drop_contradicts_the_claim_a_large_one_supports_i
         "test_accuracy: worse by less than 0.20 pp (real, but negligible)"
     )
     large = [b - d for b, d in zip(base, [0.0050, 0.0052, 0.0048, 0.0051, 0.0049, 0.0050])]
-    judged = judging.judge_claim(study(large, base), claim("worse"), SETTINGS)
+    judged = claims.judge_claim(study(large, base), claim("worse"), SETTINGS)
     assert judged["status"] == "supported" and judged["reason"] == ""
 
 
@@ -334,7 +337,9 @@ def test_a_sequential_study_judges_each_comparison_at_its_stopping_look():
     assert result["n"] == 3 and result["seeds"] == [1, 2, 3]  # not the later seeds
     (low, high), _ = sequential.repeated_intervals([0.005, 0.005, 0.0065], design, 0)
     assert (result["low"], result["high"]) == pytest.approx((low, high))
-    fixed = judging.compare_metric(table.query("seed <= 3"), "a", "b", "test_accuracy", SETTINGS)
+    fixed = metric_comparison.compare_metric(
+        table.query("seed <= 3"), "a", "b", "test_accuracy", SETTINGS
+    ).to_json()
     assert result["high"] - result["low"] > fixed["high"] - fixed["low"]  # wider: repeated
     assert result["p"] > fixed["p"]  # the repeated p-value
     assert result["interval_name"] == "repeated interval"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ablation import devices, reporting
+from ablation import devices, report_provenance
 from ablation.devices import cpu_model
 from conftest import REPO, check, snakemake
 
@@ -37,7 +37,7 @@ def test_runs_are_grouped_by_what_decided_their_weights():
         "baseline": [run(1, environment()), run(2, environment()), run(3, environment(isa="AVX2"))],
         "with_bn": [run(1, environment()), run(2, environment(threads=2))],
     }
-    groups = reporting.numerics_groups(runs)
+    groups = report_provenance.numerics_groups(runs)
     assert [g["count"] for g in groups] == [3, 1, 1]
     assert groups[0]["runs"] == {"baseline": [1, 2], "with_bn": [1]}
     assert "1 thread, oneDNN at AVX512_CORE" in groups[0]["numerics"]

@@ -4,7 +4,7 @@ import jinja2
 import pandas as pd
 import pytest
 
-from ablation import metrics_table, reporting
+from ablation import metrics_table, rendering, reporting
 
 
 def pairs(a_values, b_values):
@@ -39,4 +39,4 @@ def test_summary_keeps_config_order_and_counts_seeds():
 def test_template_with_a_misspelt_name_fails_instead_of_printing_nothing(tmp_path):
     (tmp_path / "t.md.j2").write_text("{{ settings.epochs }} {{ settinsg }}")
     with pytest.raises(jinja2.UndefinedError, match="settinsg"):
-        reporting.render(tmp_path / "t.md.j2", {"settings": {"epochs": 1}})
+        rendering.render(tmp_path / "t.md.j2", {"settings": {"epochs": 1}})
