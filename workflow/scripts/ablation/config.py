@@ -22,15 +22,24 @@ SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
 
 def read_config(path) -> dict[str, Any]:
-    """A study file alone (config.yaml), checked and validated as the Snakefile does,
-    the schema's defaults filled in: the study as code run outside the workflow
-    (benchmarks, tests) sees it."""
+    """A study file alone (config.yaml), checked as the Snakefile checks it: the
+    study as code run outside the workflow (benchmarks, tests) sees it."""
+    return checked(check_yaml_file(path))
+
+
+def checked(config: dict[str, Any]) -> dict[str, Any]:
+    """The whole study checked, in one pass, before anything is derived from it
+    (ablation/study.py): bases resolved (a variant is then whole), the schema (the
+    first error in one line), Snakemake's validate (the schema's defaults filled
+    in), the checks the schema cannot make (check_config); then normalized (keys
+    sorted: a result's identity is the study's meaning). In place, and returned.
+    Raises ConfigError naming the file, key or value at fault."""
     from snakemake.utils import validate
 
-    config = check_yaml_file(path)
     resolve_bases(config)
     check_schema(config, SCHEMA)
     validate(config, str(SCHEMA))
+    check_config(config)
     normalize(config)
     return config
 
@@ -290,9 +299,8 @@ RESULTS_FOLDERS = (
 )  # fmt: skip
 
 
-def check_config(config: Mapping[str, Any]):
-    """Checks beyond the JSON schema, each naming the offending key; returns the
-    dataset's registry entry."""
+def check_config(config: Mapping[str, Any]) -> None:
+    """Checks beyond the JSON schema, each naming the offending key."""
     try:
         spec = dataset_spec(config["data"]["name"])
     except DataError as exc:
@@ -324,7 +332,6 @@ def check_config(config: Mapping[str, Any]):
     local = config["data"].get("local_path")
     if local and not Path(local).is_file():
         raise ConfigError(f"config: data.local_path: file not found: {local}")
-    return spec
 
 
 def check_sequential(config: dict[str, Any]) -> None:

@@ -1,8 +1,9 @@
 """The study a run was asked for, read once while the Snakefile is read: config.yaml,
 the named study's file (`--config study=NAME`: config/NAME.yaml) and --configfile
 files over it, --config values typed by the schema, bases resolved, checked, the
-schema's defaults filled in, normalized; then the Study every rule reads. A mistake
-stops the run before any job in one line naming the file and line, or the key."""
+schema's defaults filled in, normalized (config.checked: every check, in one
+pass); then the Study every rule reads, derived from it. A mistake stops the run
+before any job in one line naming the file and line, or the key."""
 
 from __future__ import annotations
 
@@ -10,18 +11,15 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from snakemake.utils import validate
 
 from . import atomic
 from .config import (
     SCHEMA,
     ConfigError,
-    check_schema,
     check_yaml_file,
+    checked,
     from_command_line,
-    normalize,
     replace_sets,
-    resolve_bases,
     study_files_in,
 )
 from .errors import Refusal
@@ -67,11 +65,7 @@ def load_study(workflow, config: dict[str, Any], files: StudyFiles) -> Study:
     refuse_a_full_disk(workflow)
     try:
         from_command_line(config, workflow.config_settings.config, SCHEMA)
-        resolve_bases(config)
-        check_schema(config, SCHEMA)
-        validate(config, str(SCHEMA))
-        normalize(config)  # keys sorted: a result's identity is the study's meaning
-        return Study.from_config(config)
+        return Study.from_config(checked(config))
     except ConfigError as exc:
         raise Refusal(str(exc)) from None
 

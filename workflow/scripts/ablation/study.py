@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from . import sequential
-from .config import check_config
 from .dataset_checks import DatasetSpec
+from .datasets import dataset_spec
 from .models import ARCHITECTURE_KEYS, job_architecture
 from .splits import image_counts
 
@@ -58,9 +58,9 @@ class Study:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Study":
-        """The study of a validated config; raises config.ConfigError, naming the
-        key, where the schema alone cannot tell it is wrong."""
-        dataset = check_config(config)
+        """The study of a config that config.checked passed: derived only, in one
+        pass (nothing here can find it wrong)."""
+        dataset = dataset_spec(config["data"]["name"])
         design = None
         if config["seeds"] == "auto":
             design = sequential.Design.from_config(
