@@ -23,7 +23,7 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 # What a clone holds, less what running it produces.
 NOT_PROJECT = shutil.ignore_patterns(
-    ".git", ".venv", ".snakemake", "results", "resources", "report.md", "report.html",
+    ".git", ".venv", ".snakemake", "results", "resources", "studies", "report.md", "report.html",
     "__pycache__", ".pytest_cache",
 )  # fmt: skip
 
