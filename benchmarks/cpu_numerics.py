@@ -33,6 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+# Set in a training process's environment: `numerics: exact_reciprocals: false`.
+TF_RECIPROCALS = "ABLATION_BENCHMARK_TF_RECIPROCALS"
+
 # name -> environment of the training process. "uncapped": oneDNN uses the CPU's
 # own instruction set (the study's `numerics: onednn_max_cpu_isa: null`).
 SETTINGS = {
@@ -43,6 +46,9 @@ SETTINGS = {
     "onednn_off": {"TF_ENABLE_ONEDNN_OPTS": "0"},
     "onednn_off_avx2": {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2"},
     "sse41": {"ONEDNN_MAX_CPU_ISA": "SSE41"},
+    # The default cap with TensorFlow's own rsqrt and reciprocal (`numerics:
+    # exact_reciprocals: false`), whose last bits are the CPU vendor's (issue 35).
+    "avx2_tf_reciprocals": {"ONEDNN_MAX_CPU_ISA": "AVX2", TF_RECIPROCALS: "1"},
 }
 
 
@@ -57,7 +63,8 @@ def child(variant: str, images: int, checkpoint_dir: str) -> dict:
 
     # As rule train: the study's numerics, here one thread and the cap this process
     # was started with.
-    numerics = {"threads": 1, "onednn_max_cpu_isa": os.environ.get(devices.ONEDNN_ISA_ENV)}
+    numerics = {"threads": 1, "onednn_max_cpu_isa": os.environ.get(devices.ONEDNN_ISA_ENV),
+                "exact_reciprocals": not os.environ.get(TF_RECIPROCALS)}  # fmt: skip
     devices.configure_tensorflow(numerics)
     arrays = dataset_checks.load_dataset(ROOT / "resources" / "mnist.npz", datasets.MNIST)
     tiny = yaml.safe_load((ROOT / "tests" / "configs" / "tiny.yaml").read_text())
@@ -106,8 +113,10 @@ def run(setting: str, variant: str, images: int) -> dict:
 
 
 RECORD = ROOT / "benchmarks" / "cpu_numerics.csv"
+# reciprocals: "ieee" (`numerics: exact_reciprocals`, the default since issue 35) or
+# "tensorflow" (TensorFlow's rsqrt and reciprocal; every row recorded before).
 RECORD_COLUMNS = ["cpu", "cpu_isa", "setting", "onednn_isa_used", "tensorflow", "variant",
-                  "tiny_weights_sha256", "date"]  # fmt: skip
+                  "tiny_weights_sha256", "date", "reciprocals"]  # fmt: skip
 
 
 def record(settings: list[str], variants: list[str]) -> None:
@@ -130,7 +139,9 @@ def record(settings: list[str], variants: list[str]) -> None:
                        "onednn_isa_used": res["numerics"]["cpu_isa"],
                        "tensorflow": res["tensorflow"], "variant": variant,
                        "tiny_weights_sha256": res["tiny_sha256"],
-                       "date": datetime.date.today().isoformat()}  # fmt: skip
+                       "date": datetime.date.today().isoformat(),
+                       "reciprocals": "ieee" if res["numerics"]["exact_reciprocals"]
+                       else "tensorflow"}  # fmt: skip
                 out.writerow(row)
                 print(row, flush=True)
 

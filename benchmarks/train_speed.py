@@ -2,11 +2,13 @@
 workflow's training path, on the same data, model, seed and batch size.
 
     .venv/bin/python benchmarks/train_speed.py [--variant baseline] [--epochs 1] [--rounds 3]
-        [--paths plain,plain_pipeline,workflow]
+        [--paths plain,plain_pipeline,workflow,workflow_tf_reciprocals]
 
 A third path, plain_pipeline, is the plain ``model.fit`` fed this workflow's uint8
 ``tf.data`` pipeline instead of float32 arrays: it tells the input pipeline's share
-of the difference from the rest (steps per call, determinism, checkpoints).
+of the difference from the rest (steps per call, determinism, checkpoints). A
+fourth, workflow_tf_reciprocals, is the workflow's path with TensorFlow's own rsqrt
+and reciprocal (`numerics: exact_reciprocals: false`): it prices the IEEE ones.
 Each path runs in its own process (so peak memory is its own), after a warm-up,
 alternating the paths for ``--rounds`` rounds. Each run reports ms per
 step, images per second, the fraction of the machine's FLOP floor reached, peak
@@ -100,13 +102,17 @@ def cpu_seconds() -> float:
     return t.user + t.system
 
 
-PATHS = ("plain", "plain_pipeline", "workflow")
+# workflow_tf_reciprocals: the workflow's path with `numerics: exact_reciprocals:
+# false` (TensorFlow's rsqrt and reciprocal), to price the IEEE ones (issue 35).
+PATHS = ("plain", "plain_pipeline", "workflow", "workflow_tf_reciprocals")
 
 
 def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> dict:
     import keras
 
     numerics = {**workflow_defaults("numerics"), "threads": threads}
+    if mode == "workflow_tf_reciprocals":
+        mode, numerics["exact_reciprocals"] = "workflow", False
     if mode == "workflow":
         devices.configure_tensorflow(numerics)  # train() seeds itself
     else:
@@ -167,7 +173,7 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
     images = epochs * len(parts["train"][0])
     train_flops = 3 * forward_flops(arch) * images  # forward + backward ~ 3x forward
     return {
-        "mode": mode,
+        "mode": mode if numerics.get("exact_reciprocals", True) else "workflow_tf_reciprocals",
         "seconds": seconds,
         # CPU seconds per wall second: how many cores the run actually got.
         "cores_used": cpu / seconds,
@@ -202,8 +208,8 @@ def main() -> None:
     print(f"{args.variant}, {args.epochs} epoch(s) of batch 32, {args.threads} threads, "
           f"{args.rounds} rounds, {devices.cpu_model()}")  # fmt: skip
     paths = args.paths.split(",")
-    if not set(paths) <= set(PATHS) or "plain" not in paths:
-        parser.error(f"--paths {args.paths}: give plain and any of {', '.join(PATHS[1:])}")
+    if not set(paths) <= set(PATHS) or len(paths) < 2:
+        parser.error(f"--paths {args.paths}: give two or more of {', '.join(PATHS)}")
     print(f"{'round':<6}{'path':<16}{'ms/step':>9}{'img/s':>9}{'GFLOP/s':>9}{'floor%':>8}"
           f"{'cores':>7}{'CPU ms/step':>12}{'RSS MB':>8}{'val acc':>9}")  # fmt: skip
     rows = []
@@ -227,8 +233,9 @@ def main() -> None:
                 flush=True,
             )
     by_round = {(r["round"], r["mode"]): r for r in rows}
-    print(f"plain: median {median_ms(rows, 'plain'):.2f} ms/step")
-    for mode in paths[1:]:
+    if "plain" in paths:
+        print(f"plain: median {median_ms(rows, 'plain'):.2f} ms/step")
+    for mode in paths[1:] if paths[0] == "plain" else []:
         pairs = [(by_round[i, "plain"], by_round[i, mode]) for i in range(1, args.rounds + 1)]
         ratios = [f"{a['seconds'] / b['seconds']:.2f}x" + ("" if same_cores(a, b) else "*")
                   for a, b in pairs]  # fmt: skip
@@ -237,6 +244,12 @@ def main() -> None:
                    if fair else "no round gave both the same cores: run more rounds")  # fmt: skip
         print(f"{mode}: median {median_ms(rows, mode):.2f} ms/step; faster than plain by "
               f"{', '.join(ratios)}; {verdict}")  # fmt: skip
+    if {"workflow", "workflow_tf_reciprocals"} <= set(paths):
+        pairs = [(by_round[i, "workflow_tf_reciprocals"], by_round[i, "workflow"])
+                 for i in range(1, args.rounds + 1)]  # fmt: skip
+        costs = [f"{100 * (b['seconds'] / a['seconds'] - 1):+.1f}%"
+                 + ("" if same_cores(a, b) else "*") for a, b in pairs]  # fmt: skip
+        print(f"IEEE reciprocals (workflow) against TensorFlow's: time {', '.join(costs)}")
     print("* the two got different numbers of cores in that round: not a fair comparison")
 
 

@@ -143,6 +143,8 @@ def numerics_used(numerics: dict, cpuinfo: str | None = None) -> dict:
         "cpu_isa": isa,
         # Off ("0") runs TensorFlow's own kernels for some ops: other sums again.
         "tf_enable_onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+        # False: TensorFlow's rsqrt and reciprocal, whose bits are the CPU vendor's.
+        "exact_reciprocals": numerics.get("exact_reciprocals", True),
     }
 
 

@@ -87,13 +87,82 @@ def feature_map_sizes(arch: dict[str, Any], image_shape: tuple[int, int]) -> lis
     return sizes
 
 
+# TensorFlow's CPU kernels of rsqrt and reciprocal (Eigen's prsqrt, preciprocal;
+# also Softmax's normalization) start from the processor's approximate instruction
+# (rsqrtps, rcpps: about 12 bits) and refine it with one Newton step: the last bits
+# differ between Intel and AMD processors. Keras's BatchNormalization normalizes by
+# rsqrt(variance + epsilon), and TensorFlow's gradient of log multiplies by
+# reciprocal(x), so with_bn and a loss on probabilities trained other weights on an
+# Intel Xeon than on AMD EPYC. With `numerics: exact_reciprocals` (the default) both
+# are IEEE divisions and square roots, correctly rounded on every x86-64 processor
+# (docs/numerics.md). Through DivNoNan: TensorFlow's graph optimizer rewrites
+# 1 / x into Reciprocal and x / sqrt(y) into x * Rsqrt(y), but leaves DivNoNan,
+# which divides as "/" does wherever the divisor is not 0 (it never is here).
+
+
+def ieee_divide(x, y):
+    """x / y, correctly rounded on every processor, also inside a tf.function."""
+    import tensorflow as tf
+
+    return tf.math.divide_no_nan(x, y)
+
+
+@functools.cache
+def exact_batch_normalization():
+    """Keras's BatchNormalization but normalizing by 1 / sqrt(variance + epsilon)
+    as IEEE division and square root rather than rsqrt; the same otherwise (its
+    moments, moving statistics, weights and saved form), registered so saved
+    models load. The same as Keras's to within float rounding."""
+    import keras
+    from keras import ops
+
+    @keras.saving.register_keras_serializable(package="ablation", name="BatchNormalization")
+    class BatchNormalization(keras.layers.BatchNormalization):
+        def call(self, inputs, training=None, mask=None):
+            # Keras's own path wherever ours would differ from it in more than rsqrt.
+            last = self.axis in (-1, len(inputs.shape) - 1)
+            if mask is not None or self.renorm or not last or inputs.dtype != "float32":
+                return super().call(inputs, training=training, mask=mask)
+            if training and self.trainable:
+                mean, variance = self._moments(inputs, mask)
+                self.moving_mean.assign(
+                    self.moving_mean * self.momentum + mean * (1.0 - self.momentum)
+                )
+                self.moving_variance.assign(
+                    self.moving_variance * self.momentum + variance * (1.0 - self.momentum)
+                )
+            else:
+                mean, variance = self.moving_mean, self.moving_variance
+            # As tf.nn.batch_normalization, rsqrt aside: x * inv + (beta - mean * inv).
+            inv = ieee_divide(ops.ones_like(variance), ops.sqrt(variance + self.epsilon))
+            if self.scale:
+                inv = inv * self.gamma
+            offset = self.beta - mean * inv if self.center else -mean * inv
+            return ops.cast(inputs * inv + offset, self.compute_dtype)
+
+    return BatchNormalization
+
+
+def log_with_exact_gradient(x):
+    """log(x), its gradient dy / x by IEEE division (TensorFlow's: dy * reciprocal(x))."""
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def log(x):
+        return tf.math.log(x), lambda dy: ieee_divide(dy, x)
+
+    return log(x)
+
+
 def build_model(
     arch: dict[str, Any],
     image_shape: tuple[int, int],
     num_classes: int,
     name: str | None = None,
+    exact_reciprocals: bool = True,
 ):
-    """The Keras model of one variant (uncompiled)."""
+    """The Keras model of one variant (uncompiled); ``exact_reciprocals``: the
+    study's `numerics:` setting (see ieee_divide)."""
     import keras
     from keras import layers
 
@@ -112,7 +181,10 @@ def build_model(
             )
         )
         if arch["batch_norm"]:
-            model.add(layers.BatchNormalization())
+            batch_norm = (
+                exact_batch_normalization() if exact_reciprocals else layers.BatchNormalization
+            )
+            model.add(batch_norm())
         model.add(pool(arch["pool_size"]))
         if arch["conv_dropout"]:
             model.add(layers.Dropout(arch["conv_dropout"]))
@@ -126,32 +198,45 @@ def build_model(
 
 
 @functools.cache
-def crossentropy_on_probabilities():
-    """The loss of ``loss_on: probabilities``, registered so saved models load."""
+def crossentropy_on_probabilities(exact_reciprocals: bool = True):
+    """The loss of ``loss_on: probabilities``, registered so saved models load;
+    ``exact_reciprocals``: log's gradient by IEEE division (log_with_exact_gradient),
+    else Keras's log, under a name of its own."""
     import keras
     from keras import ops
 
-    @keras.saving.register_keras_serializable(package="ablation", name=PROBABILITY_LOSS)
+    name = PROBABILITY_LOSS if exact_reciprocals else f"{PROBABILITY_LOSS}_keras_log"
+    log = log_with_exact_gradient if exact_reciprocals else ops.log
+
+    @keras.saving.register_keras_serializable(package="ablation", name=name)
     def loss(y_true, y_pred):
         # A new tensor: it carries no stored logits, so Keras cannot swap them in.
         eps = keras.config.epsilon()
-        log_p = ops.log(ops.clip(y_pred, eps, 1 - eps))
+        log_p = log(ops.clip(y_pred, eps, 1 - eps))
         return ops.sparse_categorical_crossentropy(y_true, log_p, from_logits=True)
 
     return loss
 
 
 def read_model(path):
-    """A saved model, with this module's losses known; safe_mode refuses models
-    whose files would run arbitrary code (lambdas)."""
+    """A saved model, with this module's layers and losses known; safe_mode refuses
+    models whose files would run arbitrary code (lambdas)."""
     import keras
 
-    custom = {f"ablation>{PROBABILITY_LOSS}": crossentropy_on_probabilities()}
+    custom = {
+        f"ablation>{PROBABILITY_LOSS}": crossentropy_on_probabilities(True),
+        f"ablation>{PROBABILITY_LOSS}_keras_log": crossentropy_on_probabilities(False),
+        "ablation>BatchNormalization": exact_batch_normalization(),
+    }
     return keras.models.load_model(path, custom_objects=custom, safe_mode=True)
 
 
 def compile_model(
-    model, training: dict[str, Any], loss_on: str = "logits", steps_per_execution: int = 1
+    model,
+    training: dict[str, Any],
+    loss_on: str = "logits",
+    steps_per_execution: int = 1,
+    exact_reciprocals: bool = True,
 ) -> None:
     import keras
 
@@ -165,7 +250,11 @@ def compile_model(
     )
     model.compile(
         optimizer=optimizer,
-        loss=crossentropy_on_probabilities() if loss_on == "probabilities" else training["loss"],
+        loss=(
+            crossentropy_on_probabilities(exact_reciprocals)
+            if loss_on == "probabilities"
+            else training["loss"]
+        ),
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
     )

@@ -31,29 +31,57 @@ def git_state(directory) -> dict[str, Any]:
 
 def numerics_of(environment: Mapping[str, Any]) -> str:
     """What decided a run's weights besides the study's inputs, in words: software,
-    device, threads and the instruction set oneDNN ran (training.json's environment).
-    Runs with the same words trained the same weights from the same seed."""
-    n = environment.get("numerics") or {}
-    threads = n.get("threads", environment.get("intra_op_threads"))
+    device, threads, the instruction set oneDNN ran and the reciprocals
+    (training.json's environment). Runs with the same words trained the same
+    weights from the same seed."""
     device = (f"GPU {', '.join(environment['gpus'])}" if environment.get("gpus")
               else f"CPU {environment.get('cpu', 'unknown')}")  # fmt: skip
+    return f"{portable_numerics(environment)}; {device}"
+
+
+def portable_numerics(environment: Mapping[str, Any]) -> str:
+    """The numerics without the CPU's name: what two machines must share for the
+    same seed to train the same weights (the CPU's vendor aside, which IEEE
+    reciprocals take out of it: docs/numerics.md)."""
+    n = environment.get("numerics") or {}
+    threads = n.get("threads", environment.get("intra_op_threads"))
     isa = n.get("cpu_isa") or "unrecorded"
     onednn = "; oneDNN off" if n.get("tf_enable_onednn_opts") == "0" else ""
-    return (f"TensorFlow {environment.get('tensorflow')}, {device}, {threads} thread"
-            f"{'s' if threads != 1 else ''}, oneDNN at {isa}{onednn}")  # fmt: skip
+    # Runs recorded before the setting existed used TensorFlow's own.
+    reciprocals = "IEEE" if n.get("exact_reciprocals") else "TensorFlow's (the CPU vendor's bits)"
+    return (f"TensorFlow {environment.get('tensorflow')}, {threads} thread"
+            f"{'s' if threads != 1 else ''}, oneDNN at {isa}{onednn}, "
+            f"{reciprocals} reciprocals")  # fmt: skip
+
+
+def numerics_fingerprint(environment: Mapping[str, Any]) -> str:
+    """A short name of portable_numerics: two finished studies whose fingerprints
+    match should hold the same weights for the same seeds (GPU runs: on the same
+    card and CUDA)."""
+    import hashlib
+
+    words = portable_numerics(environment)
+    if environment.get("gpus"):
+        words += f"; GPU {', '.join(environment['gpus'])}"
+    return hashlib.sha256(words.encode()).hexdigest()[:12]
 
 
 def numerics_groups(runs: Mapping[str, list[dict]]) -> list[dict[str, Any]]:
     """The runs grouped by numerics_of, largest group first: one group when every
-    seed was trained alike, several when a study was continued elsewhere."""
-    groups: dict[str, dict[str, list[int]]] = {}
+    seed was trained alike, several when a study was continued elsewhere; each
+    with its numerics fingerprint."""
+    groups: dict[str, dict[str, Any]] = {}
     for variant, seeds in runs.items():
         for r in seeds:
-            words = numerics_of(r["facts"].get("environment") or {})
-            groups.setdefault(words, {}).setdefault(variant, []).append(r["facts"]["seed"])
+            environment = r["facts"].get("environment") or {}
+            group = groups.setdefault(
+                numerics_of(environment),
+                {"fingerprint": numerics_fingerprint(environment), "runs": {}},
+            )
+            group["runs"].setdefault(variant, []).append(r["facts"]["seed"])
     return sorted(
-        ({"numerics": words, "runs": by_variant, "count": sum(map(len, by_variant.values()))}
-         for words, by_variant in groups.items()),
+        ({"numerics": words, **group, "count": sum(map(len, group["runs"].values()))}
+         for words, group in groups.items()),
         key=lambda g: -g["count"],
     )  # fmt: skip
 

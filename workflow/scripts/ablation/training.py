@@ -219,9 +219,12 @@ def train(
             variable.assign(value)
     else:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
-        model = models.build_model(arch, image_shape, num_classes)
+        exact = numerics.get("exact_reciprocals", True)
+        model = models.build_model(arch, image_shape, num_classes, exact_reciprocals=exact)
         # A resumed model keeps its compiled settings (the same job, so the same group).
-        models.compile_model(model, training, arch["loss_on"], steps_per_execution=group)
+        models.compile_model(
+            model, training, arch["loss_on"], steps_per_execution=group, exact_reciprocals=exact
+        )
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     first_epoch = len(history)
 
