@@ -63,7 +63,10 @@ def design_amendment():
     amend = {**(given if isinstance(given, dict) else {}), "amend": True}
     try:
         return design_lock.check(
-            STUDY, DESIGN_FILE, len(looks_on_disk()), study_command(as_typed=True, sequential=amend)
+            STUDY,
+            DESIGN_FILE,
+            len(looks_on_disk()),
+            lambda: study_command(as_typed=True, sequential=amend),
         )
     except ConfigError as exc:
         raise Refusal(str(exc)) from None
