@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from ablation import dataset_checks, metrics, run_state
-from ablation.errors import DataError, Refusal
+from ablation.errors import DataError
+from ablation.run_state import Refusal
 from ablation.figures import FIGURES, render as render_figure_text
 
 # Files of the workflow itself, found from the Snakefile, as paths relative to the

@@ -133,6 +133,7 @@ slurm_status.accept_cancelled_by()
 onstart:
     if workflow.local_exec:
         interrupts.stop_jobs_on_signal()
+        run_state.record_signals()
 
 
 # The study keeps the records of how its files were made, finished or not.
@@ -147,7 +148,7 @@ onerror:
     atexit.register(
         print,
         run_state.stopped_line(
-            RESULTS, REPORT, run_state.command_as_typed(), bool(interrupts.SIGNALS)
+            RESULTS, REPORT, run_state.command_as_typed(), bool(run_state.SIGNALS)
         ),
         file=sys.stderr,
     )

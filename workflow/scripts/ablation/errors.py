@@ -1,12 +1,6 @@
 """The study's own errors: their messages already say what is wrong and where."""
 
 
-class Refusal(SystemExit):
-    """A run refused while the Snakefile is read, before any job: its one line is
-    the last thing printed (a WorkflowError there is followed by Snakemake's
-    "File ..., line" trailer). Exit status 1."""
-
-
 class StudyError(Exception):
     """An error reported to the user as one line, without a traceback."""
 

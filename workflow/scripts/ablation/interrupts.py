@@ -35,20 +35,17 @@ def signal_children(signum: int = signal.SIGINT) -> list[int]:
     return sent
 
 
-# The signals this process received (stop_jobs_on_signal), for its last line.
-SIGNALS: list[int] = []
-
-
 def stop_jobs_on_signal() -> None:
     """On SIGINT or SIGTERM: interrupt this process's jobs, then stop as Ctrl-C
     does (Snakemake's KeyboardInterrupt path: jobs marked incomplete, the lock
     released); on a second signal while they stop, terminate them. Install after
     Snakemake's own handlers (``onstart``), and only where jobs are this machine's
     processes: a cluster executor cancels its jobs itself."""
+    signals = []
 
     def stop(signum, frame):
-        SIGNALS.append(signum)
-        if len(SIGNALS) > 1:
+        signals.append(signum)
+        if len(signals) > 1:
             signal_children(signal.SIGTERM)
             return
         signal_children(signal.SIGINT)

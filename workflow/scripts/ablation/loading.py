@@ -22,7 +22,7 @@ from .config import (
     replace_sets,
     study_files_in,
 )
-from .errors import Refusal
+from .run_state import Refusal
 from .study import Study
 
 

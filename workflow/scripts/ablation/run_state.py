@@ -13,6 +13,35 @@ from pathlib import Path
 import psutil
 
 
+class Refusal(SystemExit):
+    """A run refused while the Snakefile is read, before any job: its one line is
+    the last thing printed (a WorkflowError there is followed by Snakemake's
+    "File ..., line" trailer). Exit status 1. Here, not in errors.py: every job's
+    code identity includes errors.py, so a change there would rerun every study."""
+
+
+# The signals Snakemake's process received (record_signals), for its last line.
+SIGNALS: list[int] = []
+
+
+def record_signals() -> None:
+    """Note each SIGINT and SIGTERM, then let the handler in place act on it
+    (interrupts.stop_jobs_on_signal's, installed before)."""
+    import signal
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(signum)
+
+        def note(received, frame, previous=previous):
+            SIGNALS.append(received)
+            if callable(previous):
+                previous(received, frame)
+            else:
+                raise KeyboardInterrupt
+
+        signal.signal(signum, note)
+
+
 def command_as_typed() -> str:
     return shlex.join(["snakemake", *sys.argv[1:]])
 
