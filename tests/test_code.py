@@ -64,3 +64,22 @@ def test_the_identity_file_is_rewritten_only_when_the_code_changed(tmp_path):
     before = out.read_text()
     code.code_identity(scripts / "job.py", library, scripts, out)
     assert out.read_text() != before and out.stat().st_mtime_ns != 1
+
+
+def test_what_only_the_snakefile_runs_is_in_no_jobs_code_identity():
+    """The study's loading, the lines a stopped run prints, the provenance records
+    and the SLURM hook run in Snakemake's process alone: out of every job's code
+    identity, a change there reruns nothing, so code of that kind belongs there. (A
+    refusal class once put in errors.py, which every job imports, would have
+    retrained every finished study; that a module jobs import is changed only for
+    what jobs run is a reviewer's check, not this test's.)"""
+    import re
+
+    snakefile_only = {f"ablation/{name}.py" for name in
+                      ("loading", "run_state", "provenance", "slurm_status", "study")}  # fmt: skip
+    rules = (SCRIPTS.parents[0] / "rules").glob("*.smk")
+    scripts = {s for r in rules for s in re.findall(r'"\.\./scripts/(\w+\.py)"', r.read_text())}
+    assert {"train.py", "evaluate.py", "split.py", "report.py"} <= scripts
+    for script in scripts:
+        files = {p.relative_to(SCRIPTS).as_posix() for p in code.closure(SCRIPTS / script, LIBRARY)}
+        assert not files & snakefile_only, (script, files & snakefile_only)
