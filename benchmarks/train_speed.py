@@ -110,8 +110,9 @@ PATHS = ("plain", "plain_pipeline", "workflow", "workflow_tf_reciprocals")
 def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> dict:
     import keras
 
+    path = mode  # reported as asked; the tf_reciprocals path is the workflow's
     numerics = {**workflow_defaults("numerics"), "threads": threads}
-    if mode == "workflow_tf_reciprocals":
+    if path == "workflow_tf_reciprocals":
         mode, numerics["exact_reciprocals"] = "workflow", False
     if mode == "workflow":
         devices.configure_tensorflow(numerics)  # train() seeds itself
@@ -173,7 +174,7 @@ def run_one(mode: str, variant: str, epochs: int, threads: int, seed: int) -> di
     images = epochs * len(parts["train"][0])
     train_flops = 3 * forward_flops(arch) * images  # forward + backward ~ 3x forward
     return {
-        "mode": mode if numerics.get("exact_reciprocals", True) else "workflow_tf_reciprocals",
+        "mode": path,
         "seconds": seconds,
         # CPU seconds per wall second: how many cores the run actually got.
         "cores_used": cpu / seconds,

@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-
 from . import atomic
 from .config import (
     SCHEMA,
