@@ -1,13 +1,15 @@
 # What a run checks and sets up once every rule is read, and what it does when it
 # starts and ends: the HTML report's front page, the checks of the folder (a report
-# asked before the study, a lock, a copied study), the code identities, the cost of
-# a sequential study, and the signal, SLURM and provenance hooks.
+# asked before the study, a lock, a copied study), the code identities (a recorded
+# refactor keeps results), the cost of a sequential study, and the signal, SLURM and
+# provenance hooks.
 
 import atexit
+import hashlib
 
 from snakemake.io import strip_wildcard_constraints
 
-from ablation import interrupts, provenance, run_state, slurm_status
+from ablation import interrupts, provenance, refactors, run_state, slurm_status
 from ablation.code import code_identity, rule_definition
 
 
@@ -45,6 +47,14 @@ def refuse_a_locked_folder():
         raise Refusal(refusal)
 
 
+# Changes to rules' code recorded as making the same files (ablation/refactors.py).
+REFACTORS_FILE = WORKFLOW_DIR / "refactors.yaml"
+try:
+    REFACTORS = refactors.read(REFACTORS_FILE)
+except refactors.RegistryError as error:
+    raise Refusal(str(error))
+
+
 def write_code_identities():
     if not workflow.is_main_process:
         return
@@ -61,13 +71,34 @@ def write_code_identities():
             ],
             *[("params", n, v) for n, v in declared.params._allitems()],
         ]
-        code_identity(
-            Path(os.path.relpath(os.path.normpath(Path(declared.basedir) / declared.script))),
-            SCRIPTS / "ablation",
-            SCRIPTS,
-            Path(named["code"]),
-            rule_definition(roles),
+        script = Path(os.path.relpath(os.path.normpath(Path(declared.basedir) / declared.script)))
+        out, definition = Path(named["code"]), rule_definition(roles)
+        new = refactors.identity_text(script, SCRIPTS / "ablation", SCRIPTS, definition)
+        keep_results_across_refactors(declared.name, out, new)
+        code_identity(script, SCRIPTS / "ablation", SCRIPTS, out, definition)
+
+
+def keep_results_across_refactors(rule_name, out, new):
+    """Where the rule's identity file differs from this code's (``new``) by recorded
+    refactors alone (workflow/refactors.yaml), move the records of what was made
+    from it to the new identity before it is written: those jobs stay done."""
+    old = out.read_text(encoding="utf-8") if out.is_file() else new
+    used = old != new and refactors.explaining(rule_name, old, new, REFACTORS)
+    if not used:
+        return
+    moved = provenance.move_checksums(RESULTS, str(out), sha256_text(old), sha256_text(new))
+    if moved:  # else nothing was made from the old identity that Snakemake knows of
+        print(
+            f"{out}: rule {rule_name}'s code changed only by recorded refactors "
+            f"({REFACTORS_FILE}: {'; '.join(r.change for r in used)}), which make the same "
+            "files: its results are kept.",
+            file=sys.stderr,
         )
+
+
+def sha256_text(text):
+    # As Snakemake records a small input's checksum.
+    return f"sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
 
 
 def record_unfinished_jobs():

@@ -81,3 +81,27 @@ def restore(results: str) -> int:
         shutil.copyfile(copy, record)
         restored += 1
     return restored
+
+
+def move_checksums(results: str, path: str, old: str, new: str) -> int:
+    """Where a record (Snakemake's, or its copy kept under ``results``) says input
+    ``path`` had checksum ``old`` ("sha256:..."), make it say ``new``: the file's
+    content changed, and what was made from it stays what it would be made now (a
+    recorded refactor, ablation/refactors.py). Records of ``path`` at any other
+    checksum are left as they are. Returns how many records changed."""
+    moved = 0
+    for root in (METADATA, Path(results) / KEPT):
+        for record, _ in list(_records(root)):
+            try:
+                data = json.loads(record.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            checksums = data.get("input_checksums") or {}
+            if checksums.get(path) != old:
+                continue
+            checksums[path] = new
+            tmp = record.with_name(record.name + ".tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(tmp, record)
+            moved += 1
+    return moved
