@@ -137,7 +137,7 @@ def test_a_recorded_refactor_keeps_a_finished_studys_results(study_copy, tmp_pat
     assert verdicts.stat().st_mtime_ns == made  # the study was only read
 
     plan = check(snakemake(study_copy, "-n", "report.md"))
-    assert "rule verdicts's code changed only by recorded refactors" in plan.stderr
+    assert "Kept the results of verdicts: their code changed by a refactor" in plan.stderr
     assert planned(study_copy) == set() and verdicts.stat().st_mtime_ns == made
     # Its records travel with it (results/.provenance): a copy keeps its results too.
     clone = tmp_path / "clone"

@@ -58,6 +58,7 @@ except refactors.RegistryError as error:
 def write_code_identities():
     if not workflow.is_main_process:
         return
+    kept = {}  # a recorded refactor's change: the rules whose results it kept
     for declared in workflow.rules:
         named = dict(declared.input._allitems())
         if "code" not in named or not declared.script:
@@ -74,26 +75,29 @@ def write_code_identities():
         script = Path(os.path.relpath(os.path.normpath(Path(declared.basedir) / declared.script)))
         out, definition = Path(named["code"]), rule_definition(roles)
         new = refactors.identity_text(script, SCRIPTS / "ablation", SCRIPTS, definition)
-        keep_results_across_refactors(declared.name, out, new)
+        for change in keep_results_across_refactors(declared.name, out, new):
+            kept.setdefault(change, []).append(declared.name)
         code_identity(script, SCRIPTS / "ablation", SCRIPTS, out, definition)
+    for change, names in kept.items():
+        print(
+            f"Kept the results of {', '.join(names)}: their code changed by a refactor "
+            f"recorded in {REFACTORS_FILE} to make the same files ({change}).",
+            file=sys.stderr,
+        )
 
 
 def keep_results_across_refactors(rule_name, out, new):
     """Where the rule's identity file differs from this code's (``new``) by recorded
     refactors alone (workflow/refactors.yaml), move the records of what was made
-    from it to the new identity before it is written: those jobs stay done."""
+    from it to the new identity before it is written: those jobs stay done.
+    Returns the changes of the refactors that kept some result."""
     old = out.read_text(encoding="utf-8") if out.is_file() else new
     used = old != new and refactors.explaining(rule_name, old, new, REFACTORS)
     if not used:
-        return
+        return []
     moved = provenance.move_checksums(RESULTS, str(out), sha256_text(old), sha256_text(new))
-    if moved:  # else nothing was made from the old identity that Snakemake knows of
-        print(
-            f"{out}: rule {rule_name}'s code changed only by recorded refactors "
-            f"({REFACTORS_FILE}: {'; '.join(r.change for r in used)}), which make the same "
-            "files: its results are kept.",
-            file=sys.stderr,
-        )
+    # None moved: nothing was made from the old identity that Snakemake knows of.
+    return [r.change for r in used] if moved else []
 
 
 def sha256_text(text):

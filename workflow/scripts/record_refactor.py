@@ -28,6 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,8 +43,11 @@ HEADER = """\
 # whose code identity differs from this code's by these alone keeps its results
 # (workflow/scripts/ablation/refactors.py, docs/reruns.md).
 """
-# What made the report, not what it says: when, by which Snakemake, from which commit.
-GENERATED = re.compile(r"^- Generated .*?(?=^- |\Z)", re.MULTILINE | re.DOTALL)
+# What made the report, not what it says: when, by which Snakemake, from which commit
+# (report.md and its HTML page alike).
+GENERATED = re.compile(
+    r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC by Snakemake .*?\.(?=\s|<|$)", re.DOTALL
+)
 # What the scratch copy leaves out: not the study, or rebuilt on demand.
 NOT_COPIED = shutil.ignore_patterns(
     ".git", ".venv", "__pycache__", ".pytest_cache", "conda", "singularity", "locks", "log"
@@ -78,6 +82,18 @@ def outputs_of(folder: Path, rules: set[str], target: list[str]) -> list[str]:
     return sorted(row[0] for row in rows if len(row) > 2 and row[2] in rules)
 
 
+def describe(project: Path, folder: str, study: str | None) -> str:
+    """Which study was checked: its name, size and config SHA-256 (as its report's)."""
+    table = pd.read_csv(project / f"{folder}results/metrics.csv")
+    report = (project / f"{folder}results/code/report.txt").read_text(encoding="utf-8")
+    sha = re.search(r"^params config_sha256: (\w+)$", report, re.MULTILINE)
+    return (
+        f"{'study ' + study if study else 'the study of config.yaml'} "
+        f"(variants: {table['variant'].nunique()}, seeds: {table['seed'].nunique()}, epochs: "
+        f"{table['epochs'].max()}, config SHA-256 {sha.group(1)[:12] if sha else '?'})"
+    )
+
+
 def cpu() -> str:
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
@@ -86,6 +102,23 @@ def cpu() -> str:
         )
     except (OSError, StopIteration):
         return platform.processor() or platform.machine()
+
+
+def check_plan(planned: dict[str, int], rules: list[str]) -> None:
+    """The dry run plans jobs of the named rules, each of them, and of no other."""
+    others = {rule: n for rule, n in planned.items() if rule not in rules}
+    if others:
+        listed = ", ".join(f"{rule} ({n})" for rule, n in others.items())
+        raise Refused(
+            f"other jobs would run first: {listed}. The study is not up to date with this "
+            "code for them: name their rules too if they are part of the refactor"
+        )
+    unchanged = [rule for rule in rules if rule not in planned]
+    if unchanged:
+        raise Refused(
+            f"no job of {', '.join(unchanged)} would run: its code identity in this study "
+            "is already this code's (nothing to record), or the study is not built"
+        )
 
 
 def same(old: Path, new: Path) -> bool:
@@ -148,18 +181,16 @@ def main(argv: list[str] | None = None) -> None:
         if dry.returncode:
             raise Refused(f"the dry run failed:\n{dry.stderr[-2000:]}")
         planned = planned_jobs(dry.stdout)
-        others = {rule: n for rule, n in planned.items() if rule not in args.rules}
-        if others:
-            listed = ", ".join(f"{rule} ({n})" for rule, n in others.items())
+        check_plan(planned, args.rules)
+        # The dry run wrote the new code's identities in the scratch copy.
+        new = {rule: (scratch / code[rule].relative_to(project)).read_text() for rule in code}
+        overwritten = [rule for rule in args.rules if old[rule] == new[rule]]
+        if overwritten:
             raise Refused(
-                f"other jobs would run first: {listed}. The study is not up to date with this "
-                "code for them: name their rules too if they are part of the refactor"
-            )
-        unchanged = [rule for rule in args.rules if rule not in planned]
-        if unchanged:
-            raise Refused(
-                f"no job of {', '.join(unchanged)} would run: its code identity in this study "
-                "is already this code's (nothing to record), or the study is not built"
+                f"the study's code identity of {', '.join(overwritten)} is already the new "
+                "code's (Snakemake ran here since the change): the old one is gone. Check out "
+                f"the old code, run `snakemake -n {' '.join(target)}` (it writes the old one "
+                "back), then check out the new code and run this again"
             )
         run = snakemake(scratch, options)
         if run.returncode:
@@ -169,19 +200,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"record_refactor: not a refactor, {len(differ)} of {len(outputs)} outputs "
                   "differ with the new code:", *differ, sep="\n  ", file=sys.stderr)  # fmt: skip
             raise SystemExit(1)
-        new = {rule: (scratch / code[rule].relative_to(project)).read_text() for rule in code}
-    overwritten = [rule for rule in args.rules if old[rule] == new[rule]]
-    if overwritten:
-        raise Refused(
-            f"the study's code identity of {', '.join(overwritten)} is already the new code's (a "
-            "Snakemake command ran since the change), so the old one cannot be named: check out "
-            "the old code, run `snakemake -n` (which writes it back), then the new code and this"
-        )
 
     checked = (
-        f"{'study ' + args.study if args.study else 'the default study'} "
-        f"({len(outputs)} outputs of {sum(planned.values())} jobs), "
-        f"{cpu()}, {datetime.date.today().isoformat()}"
+        f"{describe(project, folder, args.study)}: {len(outputs)} outputs of "
+        f"{sum(planned.values())} jobs, {cpu()}, {datetime.date.today().isoformat()}"
     )
     for rule in args.rules:
         removed, added = refactors.lines_changed(old[rule], new[rule])
