@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from ablation import code, provenance, refactors
-from conftest import REPO, check, snakemake
+from conftest import REPO, check, copy_study, snakemake
 from test_rebuild import planned
 
 SCRIPTS = REPO / "workflow" / "scripts"
@@ -117,10 +117,11 @@ def rename_in(project, old, new, *paths):
 
 
 @pytest.mark.workflow
-def test_a_recorded_refactor_keeps_a_finished_studys_results(study_copy, tmp_path):
+def test_a_recorded_refactor_keeps_a_finished_studys_results(study_copy, tiny_study, tmp_path):
     """A maintainer renames a function of the verdicts job and records the refactor:
-    the finished study plans nothing, nor does a copy of it in a fresh clone. A
-    change that alters verdicts.json is refused and reruns the job."""
+    the finished study plans nothing, nor does a copy of it in a fresh clone; a
+    second study checks it again. A change that alters verdicts.json is refused and
+    reruns the job."""
     verdicts = study_copy / "results" / "verdicts.json"
     made = verdicts.stat().st_mtime_ns
     registry = study_copy / "workflow" / "refactors.yaml"
@@ -147,6 +148,14 @@ def test_a_recorded_refactor_keeps_a_finished_studys_results(study_copy, tmp_pat
     for i, p in enumerate(reversed(files)):  # outputs older than their inputs, too
         os.utime(p, ns=(10**18 + i, 10**18 + i))
     assert planned(clone) == set()
+
+    # Checked again on a second study made with the old code: one record, two checks.
+    second = copy_study(tiny_study, tmp_path / "second")
+    for path in ("ablation/judging.py", "verdicts.py", "../refactors.yaml"):
+        shutil.copy(study_copy / "workflow/scripts" / path, second / "workflow/scripts" / path)
+    check(subprocess.run([*record, "--change", "again"], cwd=second, capture_output=True))
+    (again,) = refactors.read(second / "workflow" / "refactors.yaml")[len(shipped) :]
+    assert again.change == "json_safe renamed" and len(again.checked) == 2
 
     # Not a refactor: verdicts.json gains a key. Refused, nothing recorded, rerun.
     rename_in(study_copy, "judging.as_json_value(judged)",

@@ -144,6 +144,10 @@ def record(entry: refactors.Refactor, registry: Path) -> None:
             break
     else:
         entries.append(entry)
+    write_registry(registry, entries)
+
+
+def write_registry(registry: Path, entries: list[refactors.Refactor]) -> None:
     text = yaml.safe_dump([e.record() for e in entries], sort_keys=False, width=100)
     atomic.write_text(registry, HEADER + text)
 
@@ -172,6 +176,11 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="record_refactor-") as tmp:
         scratch = Path(tmp) / "project"
         shutil.copytree(project, scratch, ignore=NOT_COPIED, symlinks=True)
+        # Checked afresh: refactors of these rules already recorded would keep their jobs.
+        write_registry(
+            scratch / REGISTRY,
+            [r for r in refactors.read(scratch / REGISTRY) if r.rule not in args.rules],
+        )
         outputs = outputs_of(scratch, set(args.rules), target)
         if not outputs:
             raise Refused(f"this study has no job of {', '.join(args.rules)}")
