@@ -66,7 +66,7 @@ def design_amendment():
             STUDY,
             DESIGN_FILE,
             len(looks_on_disk()),
-            study_command(as_typed=True, sequential=amend),
+            lambda: study_command(as_typed=True, sequential=amend),
         )
     except ConfigError as exc:
         raise Refusal(str(exc)) from None

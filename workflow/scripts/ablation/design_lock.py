@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -59,15 +59,15 @@ def check(
     study,
     design_file: str | Path,
     looks_taken: int,
-    amend_command: str,
+    amend_command: str | Callable[[], str],
 ) -> dict[str, Any] | None:
     """The amendment a design file records, given the study and the looks
     already on disk: None while no look has been taken (the design is still free)
     or nothing locked changed; the first design's hash, the look after which it
     changed and the changes, where `sequential.amend` accepts them. Raises
     ConfigError, in one line naming the key, its locked value and the ways out
-    (``amend_command``: the command that accepts the change), for a change not
-    accepted."""
+    (``amend_command``: the command that accepts the change, or the function that
+    makes it, called only then), for a change not accepted."""
     path = Path(design_file)
     if not looks_taken or not path.exists():
         return None
@@ -87,7 +87,8 @@ def check(
             f"{locked[key]!r} by look 1 ({path}): a design is fixed once its first look is "
             f"taken. Keep {locked[key]!r}; or run the new design as a study of its own "
             f"(config/NAME.yaml, --config study=NAME); or amend this one, its report then "
-            f"saying which error rates no longer hold: {amend_command}"
+            "saying which error rates no longer hold: "
+            + (amend_command() if callable(amend_command) else amend_command)
         )
     if first:  # as first recorded (not what the design job added to it)
         return {key: first[key] for key in ("after_look", "first_design_sha256", "locked")} | {
