@@ -88,7 +88,7 @@ def describe(project: Path, folder: str, study: str | None) -> str:
     report = (project / f"{folder}results/code/report.txt").read_text(encoding="utf-8")
     sha = re.search(r"^params config_sha256: (\w+)$", report, re.MULTILINE)
     return (
-        f"{'study ' + study if study else 'the study of config.yaml'}"
+        f"{'study ' + study if study else 'the default study (config.yaml)'}"
         f"{', sequential' if (project / f'{folder}results/sequential').is_dir() else ''} "
         f"(variants: {table['variant'].nunique()}, seeds: {table['seed'].nunique()}, epochs: "
         f"{table['epochs'].max()}, config SHA-256 {sha.group(1)[:12] if sha else '?'})"
