@@ -62,7 +62,9 @@ class Refused(SystemExit):
 
 
 def snakemake(folder: Path, args: list[str]) -> subprocess.CompletedProcess:
-    exe = shutil.which("snakemake") or str(Path(sys.executable).with_name("snakemake"))
+    # The Snakemake installed beside this Python (the project's .venv), else the PATH's.
+    beside = Path(sys.executable).with_name("snakemake")
+    exe = str(beside) if beside.is_file() else shutil.which("snakemake") or "snakemake"
     return subprocess.run([exe, *args], cwd=folder, capture_output=True, text=True)
 
 
