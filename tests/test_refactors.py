@@ -1,6 +1,7 @@
 """Recorded refactors: a study keeps its results across a change to a rule's code
 only where recorded refactors explain the whole change (ablation/refactors.py)."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -88,6 +89,8 @@ def test_records_move_to_the_new_identity_only_where_they_name_the_old(tmp_path,
 
     monkeypatch.chdir(tmp_path)
     identity = "results/code/verdicts.txt"
+    # Snakemake's checksum of a small input's text.
+    old, new = (f"sha256:{hashlib.sha256(t.encode()).hexdigest()}" for t in ("old\n", "new\n"))
 
     def write_record(root, made, checksum):
         record = root / base64.urlsafe_b64encode(made.encode()).decode()
@@ -96,15 +99,13 @@ def test_records_move_to_the_new_identity_only_where_they_name_the_old(tmp_path,
             identity: checksum, "results/metrics.csv": "sha256:m"}}))  # fmt: skip
         return record
 
-    made_by_old = write_record(provenance.METADATA, "results/verdicts.json", "sha256:old")
-    kept = write_record(
-        tmp_path / "results" / provenance.KEPT, "results/verdicts.json", "sha256:old"
-    )
+    made_by_old = write_record(provenance.METADATA, "results/verdicts.json", old)
+    kept = write_record(tmp_path / "results" / provenance.KEPT, "results/verdicts.json", old)
     made_by_older = write_record(provenance.METADATA, "results/other.json", "sha256:older")
-    assert provenance.move_checksums("results", identity, "sha256:old", "sha256:new") == 2
+    assert provenance.move_checksums("results", identity, "old\n", "new\n") == 2
     for record in (made_by_old, kept):
         checksums = json.loads(record.read_text())["input_checksums"]
-        assert checksums == {identity: "sha256:new", "results/metrics.csv": "sha256:m"}
+        assert checksums == {identity: new, "results/metrics.csv": "sha256:m"}
     assert json.loads(made_by_older.read_text())["input_checksums"][identity] == "sha256:older"
     assert not [p for p in tmp_path.rglob("*.tmp")]
     assert os.listdir(provenance.METADATA)

@@ -5,7 +5,6 @@
 # provenance hooks.
 
 import atexit
-import hashlib
 
 from snakemake.io import strip_wildcard_constraints
 
@@ -75,7 +74,10 @@ def write_code_identities():
         script = Path(os.path.relpath(os.path.normpath(Path(declared.basedir) / declared.script)))
         out, definition = Path(named["code"]), rule_definition(roles)
         new = refactors.identity_text(script, SCRIPTS / "ablation", SCRIPTS, definition)
-        for change in keep_results_across_refactors(declared.name, out, new):
+        old = out.read_text(encoding="utf-8") if out.is_file() else None
+        if old == new:
+            continue
+        for change in keep_results_across_refactors(declared.name, out, old, new):
             kept.setdefault(change, []).append(declared.name)
         code_identity(script, SCRIPTS / "ablation", SCRIPTS, out, definition)
     for change, names in kept.items():
@@ -86,23 +88,16 @@ def write_code_identities():
         )
 
 
-def keep_results_across_refactors(rule_name, out, new):
-    """Where the rule's identity file differs from this code's (``new``) by recorded
-    refactors alone (workflow/refactors.yaml), move the records of what was made
-    from it to the new identity before it is written: those jobs stay done.
+def keep_results_across_refactors(rule_name, out, old, new):
+    """Where the rule's identity file (text ``old``) differs from this code's (``new``)
+    by recorded refactors alone (workflow/refactors.yaml), move the records of what
+    was made from it to the new identity before it is written: those jobs stay done.
     Returns the changes of the refactors that kept some result."""
-    old = out.read_text(encoding="utf-8") if out.is_file() else new
-    used = old != new and refactors.explaining(rule_name, old, new, REFACTORS)
-    if not used:
-        return []
-    moved = provenance.move_checksums(RESULTS, str(out), sha256_text(old), sha256_text(new))
+    used = old is not None and refactors.explaining(rule_name, old, new, REFACTORS)
     # None moved: nothing was made from the old identity that Snakemake knows of.
-    return [r.change for r in used] if moved else []
-
-
-def sha256_text(text):
-    # As Snakemake records a small input's checksum.
-    return f"sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
+    if not used or not provenance.move_checksums(RESULTS, str(out), old, new):
+        return []
+    return [r.change for r in used]
 
 
 def record_unfinished_jobs():

@@ -18,6 +18,7 @@ only read. Not a rule: a maintainer's tool (docs/reruns.md).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import filecmp
 import platform
@@ -136,17 +137,19 @@ def same(old: Path, new: Path) -> bool:
     return texts[0] == texts[1]
 
 
-def record(entry: refactors.Refactor, registry: Path) -> None:
-    """Add ``entry``, or its check to the same change already recorded."""
+def record(new: list[refactors.Refactor], registry: Path) -> None:
+    """Add each refactor of ``new``, or its check to the same change already recorded."""
     entries = refactors.read(registry)
-    for i, known in enumerate(entries):
-        if (known.rule, known.removed, known.added) == (entry.rule, entry.removed, entry.added):
-            entries[i] = refactors.Refactor(
-                known.rule, known.change, known.checked + entry.checked, known.removed, known.added
+    for entry in new:
+        same_change = [i for i, known in enumerate(entries) if (known.rule, known.removed,
+                       known.added) == (entry.rule, entry.removed, entry.added)]  # fmt: skip
+        if same_change:
+            known = entries[same_change[0]]
+            entries[same_change[0]] = dataclasses.replace(
+                known, checked=known.checked + entry.checked
             )
-            break
-    else:
-        entries.append(entry)
+        else:
+            entries.append(entry)
     write_registry(registry, entries)
 
 
@@ -217,10 +220,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{describe(project, folder, args.study)}: {len(outputs)} outputs of "
         f"{sum(planned.values())} jobs, {cpu()}, {datetime.date.today().isoformat()}"
     )
-    for rule in args.rules:
-        removed, added = refactors.lines_changed(old[rule], new[rule])
-        record(refactors.Refactor(rule, args.change, (checked,), tuple(removed), tuple(added)),
-               project / REGISTRY)  # fmt: skip
+    changes = {rule: refactors.lines_changed(old[rule], new[rule]) for rule in args.rules}
+    record([refactors.Refactor(rule, args.change, (checked,), tuple(removed), tuple(added))
+            for rule, (removed, added) in changes.items()], project / REGISTRY)  # fmt: skip
     print(
         f"record_refactor: {len(outputs)} outputs of {sum(planned.values())} jobs the same; "
         f"recorded in {REGISTRY}: {', '.join(args.rules)}. Commit it with the change."

@@ -14,11 +14,14 @@ it reaches, with Snakemake's reason for each job.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Iterable
+
+from . import atomic
 
 METADATA = Path(".snakemake") / "metadata"
 KEPT = ".provenance"
@@ -85,10 +88,11 @@ def restore(results: str) -> int:
 
 def move_checksums(results: str, path: str, old: str, new: str) -> int:
     """Where a record (Snakemake's, or its copy kept under ``results``) says input
-    ``path`` had checksum ``old`` ("sha256:..."), make it say ``new``: the file's
+    ``path`` had the checksum of text ``old``, make it say that of ``new``: the file's
     content changed, and what was made from it stays what it would be made now (a
     recorded refactor, ablation/refactors.py). Records of ``path`` at any other
     checksum are left as they are. Returns how many records changed."""
+    before, after = (f"sha256:{hashlib.sha256(t.encode('utf-8')).hexdigest()}" for t in (old, new))
     moved = 0
     for root in (METADATA, Path(results) / KEPT):
         for record, _ in list(_records(root)):
@@ -97,11 +101,9 @@ def move_checksums(results: str, path: str, old: str, new: str) -> int:
             except (OSError, ValueError):
                 continue
             checksums = data.get("input_checksums") or {}
-            if checksums.get(path) != old:
+            if checksums.get(path) != before:
                 continue
-            checksums[path] = new
-            tmp = record.with_name(record.name + ".tmp")
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(tmp, record)
+            checksums[path] = after
+            atomic.write_text(record, json.dumps(data))
             moved += 1
     return moved
